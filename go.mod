@@ -1,0 +1,3 @@
+module grailos
+
+go 1.26
