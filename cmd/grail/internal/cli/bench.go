@@ -1,0 +1,47 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+
+	"grailos/bench/ipc"
+	"grailos/cmd/grail/internal/system"
+	"grailos/kernel"
+)
+
+func bench(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{fmt.Errorf("which benchmark? (ipc)")}
+	}
+	switch args[0] {
+	case "ipc":
+		return benchIPC(args[1:], stdout, stderr)
+	}
+	return usageError{fmt.Errorf("unknown benchmark %q (known: ipc)", args[0])}
+}
+
+func benchIPC(args []string, stdout, stderr io.Writer) error {
+	fs := flags("bench ipc", stderr)
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	n := fs.Int("n", 20000, "round trips per measurement")
+	bin := fs.String("bin", "", "folder of the task binaries (default: the folder of grail)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	boot := func(sys []byte) (*kernel.Kernel, func() error, error) {
+		s, err := system.Boot(system.Options{Default: sys, BinDir: *bin, RunRoot: "/run/grail-bench"})
+		if err != nil {
+			return nil, nil, err
+		}
+		return s.Kernel, s.Stop, nil
+	}
+	res, err := ipc.Run(boot, *n, stderr)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return res.JSON(stdout)
+	}
+	res.Print(stdout)
+	return nil
+}
