@@ -190,13 +190,36 @@ func (l *EventLog) Close() {
 
 // logStore keeps the last lines of output of each task name.
 type logStore struct {
-	mu    sync.Mutex
-	max   int
-	lines map[string][]string
-	all   []string
+	mu      sync.Mutex
+	max     int
+	lines   map[string][]string
+	all     []string
+	changed chan struct{}
 }
 
-func newLogStore(max int) *logStore { return &logStore{max: max, lines: map[string][]string{}} }
+func newLogStore(max int) *logStore {
+	return &logStore{max: max, lines: map[string][]string{}, changed: make(chan struct{})}
+}
+
+// wait waits until match accepts the lines of name.
+func (s *logStore) wait(name string, timeout time.Duration, match func([]string) bool) error {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		ok := match(s.lines[name])
+		ch := s.changed
+		s.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			return fmt.Errorf("output of %s: no match within %v", name, timeout)
+		}
+	}
+}
 
 func (s *logStore) add(name, line string) {
 	s.mu.Lock()
@@ -210,6 +233,8 @@ func (s *logStore) add(name, line string) {
 	if len(s.all) > 4*s.max {
 		s.all = s.all[len(s.all)-4*s.max:]
 	}
+	close(s.changed)
+	s.changed = make(chan struct{})
 }
 
 func (s *logStore) get(name string) []string {

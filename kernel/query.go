@@ -89,5 +89,19 @@ func (k *Kernel) Pid(name string) (int, bool) {
 // Logs returns the recent output lines of a task ("" = all tasks, prefixed).
 func (k *Kernel) Logs(name string) []string { return k.logs.get(name) }
 
+// WaitOutput waits until task name has printed line at least n times in
+// total (counting the kept recent lines).
+func (k *Kernel) WaitOutput(name, line string, n int, timeout time.Duration) error {
+	return k.logs.wait(name, timeout, func(ls []string) bool {
+		c := 0
+		for _, l := range ls {
+			if l == line {
+				c++
+			}
+		}
+		return c >= n
+	})
+}
+
 // ExitOf reports how the root task ended (valid after Wait).
 func (k *Kernel) ExitOf() abi.ExitCode { return k.Wait() }

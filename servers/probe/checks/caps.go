@@ -3,6 +3,7 @@ package checks
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -122,4 +123,18 @@ func Caps(t *sys.Task, report Report) {
 	report("spawn-without-spawner", status(err))
 	_, err = t.Raw(&abi.Message{Header: abi.Header{Op: abi.OpKill, Cap: echo}}, 0)
 	report("kill-with-endpoint", status(err))
+}
+
+// Trigger makes the echo server misbehave: hang (its dispatcher blocks
+// forever), crash (nil-pointer dereference) or exit. The call itself ends
+// with whatever the kernel reports (peer died, or a timeout for a hang).
+func Trigger(t *sys.Task, mode string, report Report) {
+	echo, err := t.Cap("echo")
+	if err != nil {
+		report(mode, err.Error())
+		return
+	}
+	op := map[string]byte{"echo-hang": 'h', "echo-crash": 'c', "echo-exit": 'x'}[mode]
+	_, err = t.Call(echo, []byte{op}, nil, 100*time.Millisecond)
+	report(mode, status(err))
 }
