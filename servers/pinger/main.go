@@ -6,12 +6,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"sync/atomic"
 	"time"
 
+	"grailos/kernel/abi"
 	"grailos/kernel/sys"
 	"grailos/servers/echo/echoproto"
 )
@@ -32,8 +34,8 @@ func main() {
 		fmt.Fprintf(os.Stderr, "pinger: %v\n", err)
 		os.Exit(1)
 	}
-	c := &echoproto.Client{T: t, EP: ep, Timeout: 30 * time.Second}
 	var reopen atomic.Bool
+	c := &echoproto.Client{T: t, EP: ep, Timeout: 30 * time.Second, Stale: reopen.Load}
 	t.OnPeer = func(name string, up bool) {
 		if name == "echo" && up {
 			reopen.Store(true)
@@ -51,6 +53,12 @@ func run(c *echoproto.Client, reopen *atomic.Bool, interval time.Duration) {
 		start := time.Now()
 		msg := fmt.Sprintf("ping %d", i)
 		got, err := c.Echo([]byte(msg))
+		if errors.Is(err, abi.ErrPeerDied) {
+			// echo died holding this call; echo is idempotent, so resend
+			// (the kernel holds the call until the new instance listens).
+			fmt.Printf("round trip %d: echo died under the call; resending\n", i)
+			got, err = c.Echo([]byte(msg))
+		}
 		if err == nil && string(got) != msg {
 			err = fmt.Errorf("echo answered %q to %q", got, msg)
 		}
@@ -63,6 +71,14 @@ func run(c *echoproto.Client, reopen *atomic.Bool, interval time.Duration) {
 		if err == nil {
 			var n int
 			n, err = c.RoundTrip([]byte(msg), out, time.Now().Add(2*time.Second))
+			if errors.Is(err, echoproto.ErrStale) {
+				// echo restarted under this round trip: re-attach and resend.
+				reopen.Store(false)
+				if err = c.Open(); err == nil {
+					fmt.Printf("ring session to echo opened\n")
+					n, err = c.RoundTrip([]byte(msg), out, time.Now().Add(2*time.Second))
+				}
+			}
 			if err == nil && string(out[:n]) != msg {
 				err = fmt.Errorf("ring echo %q for %q", out[:n], msg)
 			}

@@ -29,11 +29,18 @@ const (
 // Layout is the echo session layout: 256 slots of 2 KiB per direction.
 var Layout = ring.Layout{Slots: 256, SlotSize: 2048}
 
+// ErrStale is returned by RoundTrip when Stale reports the session dead.
+var ErrStale = errors.New("echo: session is stale (the server restarted)")
+
 // Client talks to an echo server through an endpoint and, once opened, a ring.
 type Client struct {
 	T       *sys.Task
 	EP      abi.Handle
 	Timeout time.Duration
+	// Stale, if set, is polled while a ring round trip waits: once it
+	// returns true (the server restarted, so nobody serves this session any
+	// more) the round trip gives up with ErrStale.
+	Stale func() bool
 
 	region *shm.Region
 	mem    abi.Handle
@@ -112,7 +119,7 @@ func (c *Client) RoundTrip(msg, out []byte, deadline time.Time) (int, error) {
 		if n == 1 {
 			break
 		}
-		if err := tx.Free.Wait(deadline); err != nil {
+		if err := c.wait(tx.Free, deadline); err != nil {
 			return 0, err
 		}
 	}
@@ -132,7 +139,7 @@ func (c *Client) RoundTrip(msg, out []byte, deadline time.Time) (int, error) {
 		if n == 1 {
 			break
 		}
-		if err := rx.Active.Wait(deadline); err != nil {
+		if err := c.wait(rx.Active, deadline); err != nil {
 			return 0, err
 		}
 	}
@@ -146,4 +153,25 @@ func (c *Client) RoundTrip(msg, out []byte, deadline time.Time) (int, error) {
 		return n, fmt.Errorf("echo: free queue full")
 	}
 	return n, nil
+}
+
+// wait waits for entries in q until deadline, in slices so that Stale is
+// looked at while waiting.
+func (c *Client) wait(q *ring.Queue[ring.Desc], deadline time.Time) error {
+	if c.Stale == nil {
+		return q.Wait(deadline)
+	}
+	for {
+		if c.Stale() {
+			return ErrStale
+		}
+		step := time.Now().Add(20 * time.Millisecond)
+		if step.After(deadline) {
+			step = deadline
+		}
+		err := q.Wait(step)
+		if err == nil || !errors.Is(err, ring.ErrTimeout) || !time.Now().Before(deadline) {
+			return err
+		}
+	}
 }

@@ -64,10 +64,10 @@ func demo(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "\nbooted in %v: kernel, init and two confined servers (echo; pinger, which calls echo\nthrough an endpoint and a shared-memory ring ten times a second)\n\n", time.Since(t0).Round(time.Millisecond))
 	printPS(stdout, k)
-	if _, _, err := waitEvent(k, 0, "pinger", "ready", time.Second); err != nil {
+	if err := k.WaitOutput("pinger", "ring session to echo opened", 1, 10*time.Second); err != nil {
 		return err
 	}
-	time.Sleep(time.Second)
+	time.Sleep(500 * time.Millisecond)
 
 	mark := k.Events().Len()
 	outMark := len(out.String())
@@ -82,7 +82,10 @@ func demo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	// Let the client notice and re-attach.
-	time.Sleep(800 * time.Millisecond)
+	if err := k.WaitOutput("pinger", "ring session to echo opened", 2, 10*time.Second); err != nil {
+		return err
+	}
+	time.Sleep(300 * time.Millisecond)
 	fmt.Fprintln(stdout, "\nwhat the event log recorded (ms after the kill):")
 	for _, e := range k.Events().Since(mark) {
 		if e.Subject != "echo" || e.T > ready.T {
