@@ -3,8 +3,11 @@ package kernel
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -38,6 +41,7 @@ type Task struct {
 	self    *object    // the ObjTask object naming this task
 
 	out      chan outMsg
+	queued   atomic.Int32 // messages in out or being written by the writer
 	memBytes int64
 	serving  map[uint64]*pending // calls delivered to this task, awaiting its reply
 	ready    bool
@@ -66,9 +70,26 @@ func (k *Kernel) send(t *Task, m abi.Message, fds ...*os.File) {
 		}
 		return
 	}
+	// Fast path: nothing is queued before it, so write it now, without
+	// waiting (a full socket falls back to the queue and the writer).
+	if t.queued.Load() == 0 && t.running {
+		ifds := make([]int, len(fds))
+		for i, f := range fds {
+			ifds[i] = int(f.Fd())
+		}
+		sent, err := t.proc.Channel.TrySend(&m, ifds...)
+		if sent || err != nil {
+			for _, f := range fds {
+				f.Close()
+			}
+			return
+		}
+	}
+	t.queued.Add(1)
 	select {
 	case t.out <- outMsg{m, fds}:
 	default:
+		t.queued.Add(-1)
 		for _, f := range fds {
 			f.Close()
 		}
@@ -134,7 +155,8 @@ func (k *Kernel) spawn(parent *Task, spec *abi.SpawnSpec, caps []namedCap) (t *T
 		t.group = g
 		return g.AddProc(pid)
 	}
-	sspec := sandbox.Spec{Name: t.name, Binary: bin, Role: spec.Role, UID: t.uid, GID: t.uid, Args: spec.Args}
+	sspec := sandbox.Spec{Name: t.name, Binary: bin, Role: spec.Role, UID: t.uid, GID: t.uid, Args: spec.Args,
+		Env: []string{fmt.Sprintf("GOMAXPROCS=%d", goMaxProcs(limits.CPU))}}
 	proc, err := sandbox.Start(sspec, place)
 	if err != nil {
 		k.mu.Lock()
@@ -268,6 +290,7 @@ func (k *Kernel) writer(t *Task) {
 			for _, f := range om.fds {
 				f.Close()
 			}
+			t.queued.Add(-1)
 		case <-t.dead:
 			for {
 				select {
@@ -339,4 +362,17 @@ func closeFDs(fds []int) {
 	for _, fd := range fds {
 		unix.Close(fd)
 	}
+}
+
+// goMaxProcs is the Go scheduler width a task gets: its CPU limit rounded up,
+// but at least 2. With one P, a goroutine sleeping in a blocking futex (a
+// ring waiter past its spin phase) holds the only P, and the task notices
+// its kernel channel only when the runtime's monitor takes the P back —
+// up to milliseconds later.
+func goMaxProcs(cpu float64) int {
+	n := runtime.NumCPU()
+	if cpu > 0 {
+		n = int(math.Ceil(cpu))
+	}
+	return max(n, 2)
 }

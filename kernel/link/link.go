@@ -83,6 +83,40 @@ func (c *Conn) Send(m *abi.Message, fds ...int) error {
 	return err
 }
 
+// TrySend sends m if the socket can take it now, without waiting. It
+// reports false (and no error) when the socket buffer is full.
+func (c *Conn) TrySend(m *abi.Message, fds ...int) (bool, error) {
+	if len(fds) > MaxFDs {
+		return false, fmt.Errorf("link: %d descriptors in one message (max %d)", len(fds), MaxFDs)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	b, err := m.Append(c.wbuf[:0])
+	if err != nil {
+		return false, err
+	}
+	c.wbuf = b
+	var oob []byte
+	if len(fds) > 0 {
+		oob = unix.UnixRights(fds...)
+	}
+	rc, err := c.c.SyscallConn()
+	if err != nil {
+		return false, err
+	}
+	var serr error
+	if err := rc.Write(func(fd uintptr) bool {
+		serr = unix.Sendmsg(int(fd), b, oob, nil, unix.MSG_DONTWAIT)
+		return true // never wait here
+	}); err != nil {
+		return false, err
+	}
+	if serr == unix.EAGAIN {
+		return false, nil
+	}
+	return serr == nil, serr
+}
+
 // ErrClosed is returned by Recv when the peer closed the channel.
 var ErrClosed = errors.New("channel closed")
 

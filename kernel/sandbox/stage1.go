@@ -28,6 +28,7 @@ type Spec struct {
 	UID    int
 	GID    int
 	Args   []string
+	Env    []string // the task's whole environment (it inherits nothing)
 }
 
 // Stage1 runs stage 1 if this process was started as one, and never returns
@@ -62,7 +63,7 @@ func stage1() error {
 		return fmt.Errorf("sethostname: %w", err)
 	}
 	argv := append([]string{spec.Name}, spec.Args...)
-	env := []string{"GRAIL_TASK=" + spec.Name}
+	env := append([]string{"GRAIL_TASK=" + spec.Name}, spec.Env...)
 
 	// From here on only this thread matters: execve keeps its credentials,
 	// bounding set and parent-death signal and drops all other threads.

@@ -16,7 +16,13 @@ func main() {
 		fmt.Fprintf(os.Stderr, "echo: %v\n", err)
 		os.Exit(1)
 	}
-	ep, err := t.Cap("echo")
+	// The endpoint to serve: "echo" unless the system file names another
+	// (e.g. a second, idle instance providing "idle").
+	name := "echo"
+	if len(t.Args) == 2 && t.Args[0] == "-endpoint" {
+		name = t.Args[1]
+	}
+	ep, err := t.Cap(name)
 	if err == nil {
 		err = t.Listen(ep, echoserver.New(t).Handle)
 	}
