@@ -39,7 +39,8 @@ type Kernel struct {
 
 	mu        sync.Mutex
 	tasks     map[uint32]*Task // live and exited-but-unreaped tasks, by id
-	byName    map[string]*Task // live instance per name
+	byName    map[string]*Task // live instance per name (its process started)
+	starting  map[string]bool  // names reserved by a spawn still starting the process
 	instances map[string]int   // spawns per name
 	nextID    uint32
 	nextEP    uint64
@@ -79,7 +80,7 @@ func New(cfg Config) (*Kernel, error) {
 		return nil, err
 	}
 	return &Kernel{
-		cfg: cfg, tasks: map[uint32]*Task{}, byName: map[string]*Task{}, instances: map[string]int{},
+		cfg: cfg, tasks: map[uint32]*Task{}, byName: map[string]*Task{}, starting: map[string]bool{}, instances: map[string]int{},
 		tokens: map[uint64]*pending{}, status: map[string]string{},
 		events: ev, logs: newLogStore(2000), out: &lineWriter{w: cfg.Output},
 	}, nil

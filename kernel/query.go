@@ -50,6 +50,9 @@ func (k *Kernel) Tasks() []TaskInfo {
 		if s, ok := k.status[name]; ok {
 			st = s
 		}
+		if k.starting[name] {
+			st = "starting"
+		}
 		infos = append(infos, TaskInfo{Name: name, State: st, Restarts: n - 1})
 	}
 	k.mu.Unlock()

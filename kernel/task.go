@@ -130,7 +130,7 @@ func (k *Kernel) spawn(parent *Task, spec *abi.SpawnSpec, caps []namedCap) (t *T
 		k.mu.Unlock()
 		return nil, nil, abi.Errorf(abi.ErrDenied, "the system is shutting down")
 	}
-	if _, busy := k.byName[spec.Name]; busy {
+	if _, busy := k.byName[spec.Name]; busy || k.starting[spec.Name] {
 		k.mu.Unlock()
 		return nil, nil, abi.Errorf(abi.ErrDenied, "a task named %s is running", spec.Name)
 	}
@@ -140,7 +140,7 @@ func (k *Kernel) spawn(parent *Task, spec *abi.SpawnSpec, caps []namedCap) (t *T
 		caps: newCapTable(), parent: parent, out: make(chan outMsg, outQueue),
 		serving: map[uint64]*pending{}, dead: make(chan struct{}), started: time.Now()}
 	t.uid = k.cfg.UIDBase + int(t.id%1000000)
-	k.byName[t.name] = t
+	k.starting[t.name] = true
 	k.mu.Unlock()
 
 	limits := cgroup.Limits{MemoryBytes: int64(spec.MemoryBytes), Pids: int64(spec.Pids), CPU: float64(spec.CPUMilli) / 1000}
@@ -160,7 +160,7 @@ func (k *Kernel) spawn(parent *Task, spec *abi.SpawnSpec, caps []namedCap) (t *T
 	proc, err := sandbox.Start(sspec, place)
 	if err != nil {
 		k.mu.Lock()
-		delete(k.byName, t.name)
+		delete(k.starting, t.name)
 		k.mu.Unlock()
 		if t.group != nil {
 			t.group.Delete()
@@ -171,6 +171,8 @@ func (k *Kernel) spawn(parent *Task, spec *abi.SpawnSpec, caps []namedCap) (t *T
 	t.proc = proc
 
 	k.mu.Lock()
+	delete(k.starting, t.name)
+	k.byName[t.name] = t
 	k.tasks[t.id] = t
 	t.self = &object{typ: abi.ObjTask, task: t}
 	for _, nc := range caps {
@@ -188,6 +190,10 @@ func (k *Kernel) spawn(parent *Task, spec *abi.SpawnSpec, caps []namedCap) (t *T
 		}
 	}
 	k.events.Add("kernel", t.name, "spawned", fmt.Sprintf("pid %d instance %d", proc.Pid, t.instance))
+	if k.stopping {
+		// Shutdown began while the process started: it missed this one.
+		k.kill(t, "the system is shutting down")
+	}
 	k.wg.Add(3)
 	k.mu.Unlock()
 

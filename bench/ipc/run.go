@@ -22,6 +22,7 @@ type Booter func(system []byte) (*kernel.Kernel, func() error, error)
 type Result struct {
 	Ring        Latency `json:"ring_roundtrip"`
 	Endpoint    Latency `json:"endpoint_call"`
+	KernelOp    Latency `json:"kernel_op_roundtrip"`
 	UnixSocket  Latency `json:"unix_socket_roundtrip"`
 	Pipe        Latency `json:"pipe_roundtrip"`
 	RingVsUnix  float64 `json:"ring_p50_over_unix_p50"`
@@ -68,7 +69,7 @@ func Run(boot Booter, n int, progress io.Writer) (*Result, error) {
 	if tr.Error != "" {
 		return nil, fmt.Errorf("benchmark task: %s", tr.Error)
 	}
-	res.Ring, res.Endpoint = tr.Ring, tr.Endpoint
+	res.Ring, res.Endpoint, res.KernelOp = tr.Ring, tr.Endpoint, tr.KernelOp
 	res.BatchMsgsPS, res.BatchSize = tr.BatchMsgsPerS, tr.BatchSize
 	for _, t := range k.Tasks() {
 		switch t.Name {
@@ -122,6 +123,7 @@ func (r *Result) Print(w io.Writer) {
 	}
 	row("GrailOS ring, spin-then-sleep (2 tasks)", r.Ring, r.RingVsUnix)
 	row("GrailOS endpoint call via kernel (2 tasks)", r.Endpoint, r.CallVsUnix)
+	row("kernel operation (task to kernel and back)", r.KernelOp, r.KernelOp.P50/r.UnixSocket.P50)
 	row("Unix socket (2 plain processes)", r.UnixSocket, 1)
 	row("pipe pair (2 plain processes)", r.Pipe, r.PipeVsUnix)
 	fmt.Fprintf(w, "\nbatched ring throughput: %.2f M messages/s (batches of %d, echoed)\n", r.BatchMsgsPS/1e6, r.BatchSize)

@@ -15,6 +15,7 @@ import (
 type TaskResult struct {
 	Ring          Latency `json:"ring"`
 	Endpoint      Latency `json:"endpoint_call"`
+	KernelOp      Latency `json:"kernel_op"`
 	BatchMsgs     int     `json:"batch_messages"`
 	BatchSize     int     `json:"batch_size"`
 	BatchSeconds  float64 `json:"batch_seconds"`
@@ -79,6 +80,20 @@ func measure(t *sys.Task, n int) (r TaskResult) {
 		}
 	}
 	r.Endpoint = Summarize(samples)
+
+	samples = samples[:0]
+	for i := 0; i < m+m/10; i++ {
+		st := time.Now()
+		_, _, err := t.Inspect(ep)
+		d := time.Since(st)
+		if err != nil {
+			return fail(fmt.Errorf("kernel op %d: %w", i, err))
+		}
+		if i >= m/10 {
+			samples = append(samples, d)
+		}
+	}
+	r.KernelOp = Summarize(samples)
 
 	r.BatchSize = 64
 	total := 200 * n

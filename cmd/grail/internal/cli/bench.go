@@ -29,12 +29,13 @@ func benchIPC(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	boot := func(sys []byte) (*kernel.Kernel, func() error, error) {
-		s, err := system.Boot(system.Options{Default: sys, BinDir: *bin, RunRoot: "/run/grail-bench"})
+		s, stop, err := bootSystem(system.Options{Default: sys, BinDir: *bin, RunRoot: "/run/grail-bench"})
 		if err != nil {
 			return nil, nil, err
 		}
-		return s.Kernel, s.Stop, nil
+		return s.Kernel, stop, nil
 	}
+	trapSignals(stderr)
 	res, err := ipc.Run(boot, *n, stderr)
 	if err != nil {
 		return err

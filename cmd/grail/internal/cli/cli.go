@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -246,4 +247,39 @@ func check(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s: system %q, %d servers: %s\n", args[0], def.Name, len(def.Servers), strings.Join(names, ", "))
 	return nil
+}
+
+// cleanups run when a trapped signal arrives; see trapSignals.
+var (
+	cleanupMu sync.Mutex
+	cleanups  []func() error
+)
+
+// trapSignals makes Ctrl-C and SIGTERM run the registered cleanups and exit
+// 130, for commands that run to completion (demo, benchmarks).
+func trapSignals(stderr io.Writer) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		fmt.Fprintf(stderr, "grail: %v: stopping\n", sig)
+		cleanupMu.Lock()
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+		os.Exit(130)
+	}()
+}
+
+// bootSystem boots a system for a command that runs to completion and
+// registers its shutdown as a cleanup. The returned stop is idempotent.
+func bootSystem(opts system.Options) (*system.System, func() error, error) {
+	s, err := system.Boot(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanupMu.Lock()
+	cleanups = append(cleanups, s.Stop)
+	cleanupMu.Unlock()
+	return s, s.Stop, nil
 }

@@ -51,11 +51,12 @@ func demo(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "== GrailOS demo: boot the default system, crash a server, watch it come back ==")
 	t0 := time.Now()
-	s, err := system.Boot(system.Options{Default: systems.Default, BinDir: *bin, Output: taskOut, RunRoot: "/run/grail-demo"})
+	trapSignals(stderr)
+	s, stop, err := bootSystem(system.Options{Default: systems.Default, BinDir: *bin, Output: taskOut, RunRoot: "/run/grail-demo"})
 	if err != nil {
 		return err
 	}
-	defer s.Stop()
+	defer stop()
 	k := s.Kernel
 	for _, name := range []string{"echo", "pinger"} {
 		if _, _, err := waitEvent(k, 0, name, "ready", 20*time.Second); err != nil {
@@ -108,7 +109,7 @@ func demo(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout)
 	printPS(stdout, k)
 	fmt.Fprintln(stdout, "\nshutting down")
-	if err := s.Stop(); err != nil {
+	if err := stop(); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, "stopped cleanly: every task reaped, cgroups and run folder removed")

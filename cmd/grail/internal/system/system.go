@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"grailos/kernel"
 	"grailos/kernel/abi"
@@ -39,7 +40,8 @@ type System struct {
 	RunDir  string
 	cg      *cgroup.Manager
 	ctl     *controlServer
-	stopped bool
+	stop    sync.Once
+	stopErr error
 }
 
 // Load reads and validates a system file (or the default).
@@ -130,12 +132,14 @@ func (s *System) claimRunDir() error {
 // Wait blocks until init ends (it only ends by escalation or being killed).
 func (s *System) Wait() abi.ExitCode { return s.Kernel.Wait() }
 
-// Stop shuts everything down and removes what Boot created.
+// Stop shuts everything down and removes what Boot created. Concurrent and
+// repeated calls wait for the one shutdown and return its result.
 func (s *System) Stop() error {
-	if s.stopped {
-		return nil
-	}
-	s.stopped = true
+	s.stop.Do(func() { s.stopErr = s.shutdown() })
+	return s.stopErr
+}
+
+func (s *System) shutdown() error {
 	var errs []string
 	if s.ctl != nil {
 		s.ctl.Close()
