@@ -19,18 +19,18 @@ func Verify(pid int, spec Spec) error {
 	if err != nil {
 		return err
 	}
-	want := map[string]string{
-		"NoNewPrivs": "1",
-		"Seccomp":    "2",
-		"CapInh":     "0000000000000000",
-		"CapPrm":     "0000000000000000",
-		"CapEff":     "0000000000000000",
-		"CapBnd":     "0000000000000000",
-		"CapAmb":     "0000000000000000",
+	want := []struct{ key, value string }{
+		{"NoNewPrivs", "1"},
+		{"Seccomp", "2"},
+		{"CapInh", "0000000000000000"},
+		{"CapPrm", "0000000000000000"},
+		{"CapEff", "0000000000000000"},
+		{"CapBnd", "0000000000000000"},
+		{"CapAmb", "0000000000000000"},
 	}
-	for k, v := range want {
-		if status[k] != v {
-			return fmt.Errorf("confinement check: %s is %q, want %q", k, status[k], v)
+	for _, w := range want {
+		if status[w.key] != w.value {
+			return fmt.Errorf("confinement check: %s is %q, want %q", w.key, status[w.key], w.value)
 		}
 	}
 	if n, _ := strconv.Atoi(status["Seccomp_filters"]); n < 2 {
