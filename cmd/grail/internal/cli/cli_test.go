@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,6 +16,7 @@ import (
 
 	"grailos/cmd/grail/internal/system"
 	"grailos/kernel"
+	"grailos/cmd/grail/internal/testbin"
 	"grailos/kernel/sandbox"
 )
 
@@ -28,23 +28,13 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	binDir = os.Getenv("GRAIL_BIN")
-	if binDir == "" && os.Geteuid() == 0 {
-		dir, err := os.MkdirTemp("", "grail-bin-")
-		if err != nil {
-			panic(err)
-		}
-		defer os.RemoveAll(dir)
-		_, file, _, _ := runtime.Caller(0)
-		cmd := exec.Command("go", "build", "-o", dir+"/", "./cmd/grail", "./servers/init", "./servers/echo", "./servers/pinger")
-		cmd.Dir = filepath.Join(filepath.Dir(file), "../../../..")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "building binaries: %v\n%s", err, out)
-			return 1
-		}
-		binDir = dir
+	dir, cleanup, err := testbin.Dir("./cmd/grail", "./servers/init", "./servers/echo", "./servers/pinger")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
+	defer cleanup()
+	binDir = dir
 	return m.Run()
 }
 

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"grailos/kernel"
+	"grailos/cmd/grail/internal/testbin"
 	"grailos/kernel/sandbox"
 )
 
@@ -28,24 +26,13 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	binDir = os.Getenv("GRAIL_BIN")
-	if binDir == "" && os.Geteuid() == 0 {
-		dir, err := os.MkdirTemp("", "grail-bin-")
-		if err != nil {
-			panic(err)
-		}
-		defer os.RemoveAll(dir)
-		_, file, _, _ := runtime.Caller(0)
-		root := filepath.Join(filepath.Dir(file), "../../../..")
-		cmd := exec.Command("go", "build", "-o", dir+"/", "./servers/init", "./servers/echo", "./servers/pinger", "./servers/probe")
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "building task binaries: %v\n%s", err, out)
-			return 1
-		}
-		binDir = dir
+	dir, cleanup, err := testbin.Dir("./servers/init", "./servers/echo", "./servers/pinger", "./servers/probe")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
+	defer cleanup()
+	binDir = dir
 	return m.Run()
 }
 
