@@ -84,7 +84,9 @@ const wait = 20 * time.Second
 // checks waits for the probe to finish and returns its outcomes.
 func checks(t *testing.T, s *System) map[string]string {
 	t.Helper()
-	if _, _, err := s.Kernel.Events().WaitFor(0, "probe", "ready", wait); err != nil {
+	// The probe prints DONE last; its output arrives through a pipe, apart
+	// from its events, so wait for the line itself.
+	if err := s.Kernel.WaitOutput("probe", "DONE", 1, wait); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]string{}
