@@ -14,7 +14,8 @@ type object struct {
 	refs int
 	ep   *endpoint
 	mem  *memory
-	ntf  *notification
+	ntf  *notification // ObjNotification and ObjIRQ
+	dev  *device
 	task *Task // ObjTask: the task it controls
 }
 

@@ -102,7 +102,11 @@ func (k *Kernel) dispatch(t *Task, m *abi.Message) {
 		}
 	case abi.OpNotifyFD:
 		var c *capability
-		if c, err = t.caps.lookup(m.Cap, abi.ObjNotification, abi.RightWait); err == nil {
+		c, err = t.caps.lookup(m.Cap, abi.ObjNone, abi.RightWait)
+		if err == nil && c.obj.typ != abi.ObjNotification && c.obj.typ != abi.ObjIRQ {
+			err = abi.Errorf(abi.ErrWrongType, "a %v capability has no descriptor to wait on", c.obj.typ)
+		}
+		if err == nil {
 			var nfd int
 			if nfd, err = unix.Dup(c.obj.ntf.fd); err == nil {
 				unix.CloseOnExec(nfd)
@@ -132,6 +136,18 @@ func (k *Kernel) dispatch(t *Task, m *abi.Message) {
 			if t.parent != nil {
 				k.send(t.parent, abi.Message{Header: abi.Header{Op: abi.OpEvent, Cap: t.phandle, Arg0: uint64(abi.EventReady)}, Payload: []byte(t.name)})
 			}
+		}
+	case abi.OpDeviceOpen:
+		var c *capability
+		if c, err = t.caps.lookup(m.Cap, abi.ObjDevice, abi.RightRead|abi.RightWrite); err == nil {
+			for _, f := range c.obj.dev.files {
+				var d *os.File
+				if d, err = dupFile(f); err != nil {
+					break
+				}
+				fds = append(fds, d)
+			}
+			res.Payload = c.obj.dev.info
 		}
 	case abi.OpInspect:
 		var c *capability

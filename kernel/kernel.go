@@ -28,6 +28,17 @@ type Config struct {
 	UIDBase int
 	// VerifyTimeout bounds how long a new task may take to say hello.
 	VerifyTimeout time.Duration
+	// Devices are the machine's devices. The root task receives each as
+	// capabilities "dev.<name>" and "irq.<name>" to grant to drivers.
+	Devices []Device
+}
+
+// Device is a machine device as the kernel sees it.
+type Device struct {
+	Name  string
+	Info  []byte     // description, passed to drivers as is
+	Files []*os.File // descriptors a driver receives (at most 4), e.g. access channel and DMA pool
+	IRQ   *os.File   // the interrupt eventfd, or nil
 }
 
 // Kernel is the hosted microkernel: it owns the task table, every task's
@@ -100,9 +111,21 @@ func (k *Kernel) Boot(binary string, config []byte, limits cgroup.Limits) error 
 	}
 	k.mu.Unlock()
 	sp := newRootCap(&object{typ: abi.ObjSpawner}, abi.RightSpawn|abi.RightGrant)
+	caps := []namedCap{{"spawner", sp}}
+	for _, d := range k.cfg.Devices {
+		if err := abi.CheckName(d.Name); err != nil || len(d.Files) > 4 {
+			return fmt.Errorf("kernel: device %q: bad name or more than 4 descriptors", d.Name)
+		}
+		dev := &object{typ: abi.ObjDevice, dev: &device{name: d.Name, info: d.Info, files: d.Files}}
+		caps = append(caps, namedCap{"dev." + d.Name, newRootCap(dev, abi.RightRead|abi.RightWrite|abi.RightGrant)})
+		if d.IRQ != nil {
+			irq := &object{typ: abi.ObjIRQ, ntf: &notification{fd: int(d.IRQ.Fd())}}
+			caps = append(caps, namedCap{"irq." + d.Name, newRootCap(irq, abi.RightWait|abi.RightGrant)})
+		}
+	}
 	spec := &abi.SpawnSpec{Name: "init", Binary: binary, Role: "server", Config: config,
 		MemoryBytes: uint64(limits.MemoryBytes), Pids: uint64(limits.Pids), CPUMilli: uint64(limits.CPU * 1000)}
-	t, start, err := k.spawn(nil, spec, []namedCap{{"spawner", sp}})
+	t, start, err := k.spawn(nil, spec, caps)
 	if err != nil {
 		return err
 	}

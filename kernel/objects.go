@@ -40,8 +40,18 @@ type memory struct {
 	by   *Task // charged to this task's quota
 }
 
-// notification is an eventfd-backed signal.
+// notification is an eventfd-backed signal; IRQ objects use it too.
 type notification struct{ fd int }
+
+// device is a machine device handed to the kernel at boot: a description
+// (opaque to the kernel) and the descriptors a driver needs, e.g. its access
+// channel and DMA pool. They belong to the machine; the kernel only passes
+// duplicates on.
+type device struct {
+	name  string
+	info  []byte
+	files []*os.File
+}
 
 func newMemory(by *Task, size int) (*object, error) {
 	f, err := shm.Create("grail-mem", size)
@@ -70,6 +80,8 @@ func (k *Kernel) destroy(o *object) {
 		}
 	case abi.ObjNotification:
 		unix.Close(o.ntf.fd)
+	case abi.ObjIRQ, abi.ObjDevice:
+		// Machine-owned: the kernel's copies live as long as the kernel.
 	case abi.ObjEndpoint:
 		for _, p := range o.ep.queue {
 			k.failCall(p, abi.Errorf(abi.ErrClosed, "endpoint destroyed"))

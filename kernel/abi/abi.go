@@ -47,12 +47,13 @@ const (
 	OpTrace           // →k  append to the kernel event log: arg0=CLOCK_MONOTONIC ns, payload Trace
 	OpReady           // →k  the task finished initialising
 	OpInspect         // →k  describe cap: result arg0=object type, arg1=rights
+	OpDeviceOpen      // →k  cap=device (read|write): result payload=device description, descriptors attached
 	opCount
 )
 
 var opNames = [...]string{"invalid", "hello", "boot", "result", "call", "listen", "request", "reply",
 	"mint", "delete", "revoke", "new-endpoint", "new-memory", "new-notification", "memory-fd",
-	"notify-fd", "signal", "spawn", "kill", "event", "trace", "ready", "inspect"}
+	"notify-fd", "signal", "spawn", "kill", "event", "trace", "ready", "inspect", "device-open"}
 
 func (o Op) String() string {
 	if int(o) < len(opNames) {
@@ -111,6 +112,8 @@ const (
 	ObjNotification
 	ObjTask
 	ObjSpawner
+	ObjDevice // a machine device (PCI function): its access channel and DMA pool
+	ObjIRQ    // a device's interrupt line (an eventfd the machine signals)
 )
 
 func (t ObjectType) String() string {
@@ -125,6 +128,10 @@ func (t ObjectType) String() string {
 		return "task"
 	case ObjSpawner:
 		return "spawner"
+	case ObjDevice:
+		return "device"
+	case ObjIRQ:
+		return "irq"
 	}
 	return "none"
 }

@@ -338,6 +338,20 @@ func (t *Task) MapMemory(h abi.Handle) (*shm.Region, error) {
 	return shm.Map(f, abi.Rights(m.Arg1)&abi.RightWrite != 0)
 }
 
+// DeviceOpen returns a device's description and descriptors (needs read
+// and write rights on the Device capability). The caller owns the files.
+func (t *Task) DeviceOpen(h abi.Handle) ([]byte, []*os.File, error) {
+	m, fds, err := t.rpc(&abi.Message{Header: abi.Header{Op: abi.OpDeviceOpen, Cap: h}}, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	files := make([]*os.File, len(fds))
+	for i, fd := range fds {
+		files[i] = os.NewFile(uintptr(fd), fmt.Sprintf("device-%d", i))
+	}
+	return m.Payload, files, nil
+}
+
 // Spawn asks the kernel to start a task (needs the spawner capability). It
 // returns the Task capability and the host pid.
 func (t *Task) Spawn(spawner abi.Handle, spec *abi.SpawnSpec, caps []abi.CapRef) (abi.Handle, int, error) {

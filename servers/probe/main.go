@@ -29,6 +29,8 @@ func main() {
 			checks.Confinement(report)
 		case "caps":
 			checks.Caps(t, report)
+		case "device":
+			checks.Device(t, report)
 		case "echo-hang", "echo-crash", "echo-exit":
 			checks.Trigger(t, mode, report)
 		default:

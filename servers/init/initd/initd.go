@@ -145,6 +145,18 @@ func (in *Init) spawn(name string) {
 		caps = append(caps, abi.CapRef{Handle: in.eps[u], Rights: abi.RightCall})
 		names = append(names, u)
 	}
+	for _, d := range srv.Devices {
+		dev, err1 := in.t.Cap("dev." + d)
+		irq, err2 := in.t.Cap("irq." + d)
+		if err1 != nil || err2 != nil {
+			in.trace("spawn-failed", name, fmt.Sprintf("the machine has no device %q", d))
+			in.decide(name, true)
+			return
+		}
+		caps = append(caps, abi.CapRef{Handle: dev, Rights: abi.RightRead | abi.RightWrite},
+			abi.CapRef{Handle: irq, Rights: abi.RightWait})
+		names = append(names, d, d+".irq")
+	}
 	caps = append(caps, abi.CapRef{Handle: in.ctl[name], Rights: abi.RightReceive})
 	names = append(names, "control")
 	spec := &abi.SpawnSpec{Name: name, Binary: srv.Binary, Role: srv.Role, Args: srv.Args,

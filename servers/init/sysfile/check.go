@@ -144,6 +144,7 @@ func (c *checker) server(i int, r rawServer, sup Supervisor) Server {
 	srv.Args, _ = c.strList(path("args"), ctx, "args", r.Args)
 	srv.Provides = c.endpointList(path("provides"), ctx, "provides", r.Provides)
 	srv.Uses = c.endpointList(path("uses"), ctx, "uses", r.Uses)
+	srv.Devices = c.endpointList(path("devices"), ctx, "devices", r.Devices)
 	if s, ok := c.str(path("restart"), ctx, "restart", r.Restart); ok {
 		switch rt := supervisor.Restart(s); rt {
 		case supervisor.Permanent, supervisor.Transient, supervisor.Temporary:
@@ -230,6 +231,17 @@ func (c *checker) endpoints(sys *System) {
 			provider[e] = srv.Name
 		}
 	}
+	owner := map[string]string{}
+	for i, srv := range sys.Servers {
+		for _, d := range srv.Devices {
+			if o, dup := owner[d]; dup {
+				c.errf(index("server", i)+".devices", serverContext(i, srv.Name),
+					"device %q is already granted to server %q", d, o)
+				continue
+			}
+			owner[d] = srv.Name
+		}
+	}
 	for i, srv := range sys.Servers {
 		for _, e := range srv.Uses {
 			if _, ok := provider[e]; !ok {
@@ -250,14 +262,21 @@ func (c *checker) endpointList(path, ctx, key string, v any) []string {
 	for _, e := range list {
 		switch {
 		case !serverName.MatchString(e):
-			c.errf(path, ctx, "%s: endpoint %q must match [a-z][a-z0-9-]{0,31}", key, e)
+			c.errf(path, ctx, "%s: %s %q must match [a-z][a-z0-9-]{0,31}", key, what(key), e)
 		case slices.Contains(out, e):
-			c.errf(path, ctx, "%s: endpoint %q listed twice", key, e)
+			c.errf(path, ctx, "%s: %s %q listed twice", key, what(key), e)
 		default:
 			out = append(out, e)
 		}
 	}
 	return out
+}
+
+func what(key string) string {
+	if key == "devices" {
+		return "device"
+	}
+	return "endpoint"
 }
 
 // str reads an optional string; ok is false if it is absent or not a string.

@@ -41,6 +41,7 @@ type rawServer struct {
 	Args        any       `toml:"args"`
 	Provides    any       `toml:"provides"`
 	Uses        any       `toml:"uses"`
+	Devices     any       `toml:"devices"`
 	Restart     any       `toml:"restart"`
 	Heartbeat   any       `toml:"heartbeat"`
 	HangTimeout any       `toml:"hang_timeout"`

@@ -27,6 +27,7 @@
 //	args = []
 //	provides = ["echo"]         # endpoints this server receives on; unique across the system
 //	uses = ["echo"]             # endpoints it may call; each must be provided by some server
+//	devices = ["nic0"]          # machine devices granted to it (device and IRQ); each to one server
 //	restart = "permanent"       # permanent | transient (only after abnormal exit) | temporary (never)
 //	heartbeat = "500ms"         # default: the supervisor's value
 //	hang_timeout = "2s"         # default: the supervisor's value

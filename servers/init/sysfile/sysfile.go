@@ -37,6 +37,7 @@ type Server struct {
 	Args        []string
 	Provides    []string
 	Uses        []string
+	Devices     []string // machine devices (PCI functions) granted to it, each to one server only
 	Restart     supervisor.Restart
 	Heartbeat   time.Duration // effective: the supervisor's unless overridden
 	HangTimeout time.Duration // effective: the supervisor's unless overridden

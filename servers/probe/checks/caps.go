@@ -3,6 +3,7 @@ package checks
 import (
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -137,4 +138,31 @@ func Trigger(t *sys.Task, mode string, report Report) {
 	op := map[string]byte{"echo-hang": 'h', "echo-crash": 'c', "echo-exit": 'x'}[mode]
 	_, err = t.Call(echo, []byte{op}, nil, 100*time.Millisecond)
 	report(mode, status(err))
+}
+
+// Device opens the device granted as "nic0" and its interrupt line.
+func Device(t *sys.Task, report Report) {
+	dev, err := t.Cap("nic0")
+	if err != nil {
+		report("device-cap", err.Error())
+		return
+	}
+	info, files, err := t.DeviceOpen(dev)
+	report("device-open", fmt.Sprintf("%q %d %s", info, len(files), status(err)))
+	for _, f := range files {
+		f.Close()
+	}
+	ro, _ := t.Mint(dev, abi.RightRead, 0)
+	_, _, err = t.DeviceOpen(ro)
+	report("device-open-read-only", status(err))
+	irq, err := t.Cap("nic0.irq")
+	if err == nil {
+		var f *os.File
+		if f, err = t.NotificationFD(irq); err == nil {
+			f.Close()
+		}
+	}
+	report("irq-fd", status(err))
+	_, err = t.Call(dev, nil, nil, 0)
+	report("call-a-device", status(err))
 }

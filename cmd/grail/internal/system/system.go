@@ -30,6 +30,7 @@ type Options struct {
 	Output     io.Writer
 	NoCgroups  bool
 	InitLimits cgroup.Limits
+	Devices    []kernel.Device // the machine's devices
 }
 
 // System is a booted system.
@@ -98,7 +99,8 @@ func Boot(opts Options) (*System, error) {
 			return fail(fmt.Errorf("cgroups: %w (run with --no-cgroups to start without limits)", err))
 		}
 	}
-	k, err := kernel.New(kernel.Config{BinDir: opts.BinDir, RunDir: s.RunDir, Cgroups: s.cg, Output: opts.Output})
+	k, err := kernel.New(kernel.Config{BinDir: opts.BinDir, RunDir: s.RunDir, Cgroups: s.cg, Output: opts.Output,
+		Devices: opts.Devices})
 	if err != nil {
 		return fail(err)
 	}

@@ -267,3 +267,46 @@ func TestStopLeavesNothing(t *testing.T) {
 }
 
 var _ = kernel.Monotonic
+
+// A machine device reaches exactly the server the system file grants it to.
+func TestDeviceCapability(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	ch, err := os.CreateTemp(t.TempDir(), "chan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	irq := os.NewFile(uintptr(efd), "irq")
+	defer irq.Close()
+	out := &lockedBuffer{}
+	s, err := Boot(Options{Default: []byte(`name = "t-device"
+[supervisor]
+heartbeat = "0s"
+[[server]]
+name = "probe"
+role = "server"
+args = ["device"]
+devices = ["nic0"]
+restart = "temporary"
+`), BinDir: binDir, RunRoot: t.TempDir(), Output: out,
+		Devices: []kernel.Device{{Name: "nic0", Info: []byte("8086:100e"), Files: []*os.File{ch, ch}, IRQ: irq}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	got := checks(t, s)
+	want := map[string]string{
+		"device-open":           `"8086:100e" 2 ok`,
+		"device-open-read-only": "insufficient rights",
+		"irq-fd":                "ok",
+		"call-a-device":         "wrong object type",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("outcomes (-want +got):\n%s\noutput:\n%s", d, out.String())
+	}
+}
