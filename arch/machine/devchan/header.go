@@ -1,0 +1,40 @@
+package devchan
+
+import (
+	"sync/atomic"
+
+	"grailos/kernel/shm"
+)
+
+// header holds typed views of the shared header's live words (layout.go).
+type header struct {
+	gen, attachAck, attachReq, doorbell    *uint32
+	irqLevel, irqEdges, postedErrs, lastSt *uint32
+	lastSeq                                *uint64
+}
+
+func newHeader(mem []byte) header {
+	return header{
+		gen:        word32(mem, offGen),
+		attachAck:  word32(mem, offAttachAck),
+		attachReq:  word32(mem, offAttachReq),
+		doorbell:   word32(mem, offDoorbell),
+		irqLevel:   word32(mem, offIRQLevel),
+		irqEdges:   word32(mem, offIRQEdges),
+		postedErrs: word32(mem, offPostedErrs),
+		lastSt:     word32(mem, offLastStatus),
+		lastSeq:    word64(mem, offLastSeq),
+	}
+}
+
+// ring wakes the machine if it announced that it sleeps (the same
+// signal-only-if-asked rule as ring.Queue). The load keeps the common case
+// (machine awake) to one read of a line the machine rarely writes.
+// It reports whether the machine was asleep.
+func (h *header) ring() bool {
+	if atomic.LoadUint32(h.doorbell) != 0 && atomic.SwapUint32(h.doorbell, 0) != 0 {
+		shm.FutexWake(h.doorbell, 1)
+		return true
+	}
+	return false
+}
