@@ -12,7 +12,7 @@ import (
 )
 
 func main() {
-	sandbox.Stage1() // a task being confined re-enters here; never returns then
+	sandbox.Stage1()      // a task being confined re-enters here; never returns then
 	ipc.MaybePeer()       // the echo peer of a benchmark baseline, likewise
 	chanbench.MaybePeer() // the driver side of the device-channel benchmark
 	os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))

@@ -15,8 +15,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"grailos/cmd/grail/internal/system"
-	"grailos/kernel"
 	"grailos/cmd/grail/internal/testbin"
+	"grailos/kernel"
 	"grailos/kernel/sandbox"
 )
 

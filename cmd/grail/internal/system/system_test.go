@@ -13,8 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
-	"grailos/kernel"
 	"grailos/cmd/grail/internal/testbin"
+	"grailos/kernel"
 	"grailos/kernel/sandbox"
 )
 
