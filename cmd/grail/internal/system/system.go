@@ -41,6 +41,7 @@ type System struct {
 	RunDir  string
 	cg      *cgroup.Manager
 	ctl     *controlServer
+	machs   []*machine
 	stop    sync.Once
 	stopErr error
 }
@@ -82,6 +83,9 @@ func Boot(opts Options) (*System, error) {
 	if opts.RunRoot == "" {
 		opts.RunRoot = "/run/grail"
 	}
+	if opts.Output == nil {
+		opts.Output = io.Discard
+	}
 	if opts.InitLimits == (cgroup.Limits{}) {
 		opts.InitLimits = cgroup.Limits{MemoryBytes: 64 << 20, Pids: 64, CPU: 1}
 	}
@@ -99,8 +103,28 @@ func Boot(opts Options) (*System, error) {
 			return fail(fmt.Errorf("cgroups: %w (run with --no-cgroups to start without limits)", err))
 		}
 	}
+	// One machine process per device the system file grants to a driver
+	// (unless the caller brought that device along).
+	devices := opts.Devices
+	given := map[string]bool{}
+	for _, d := range devices {
+		given[d.Name] = true
+	}
+	for _, srv := range def.Servers {
+		for _, d := range srv.Devices {
+			if given[d] {
+				continue
+			}
+			m, dev, err := startMachine(opts.BinDir, def.Name, d, len(s.machs), opts.Output)
+			if err != nil {
+				return fail(err)
+			}
+			s.machs = append(s.machs, m)
+			devices = append(devices, dev)
+		}
+	}
 	k, err := kernel.New(kernel.Config{BinDir: opts.BinDir, RunDir: s.RunDir, Cgroups: s.cg, Output: opts.Output,
-		Devices: opts.Devices})
+		Devices: devices})
 	if err != nil {
 		return fail(err)
 	}
@@ -148,6 +172,9 @@ func (s *System) shutdown() error {
 	}
 	if s.Kernel != nil {
 		s.Kernel.Shutdown()
+	}
+	for _, m := range s.machs {
+		m.stop()
 	}
 	if s.cg != nil {
 		if err := s.cg.Close(); err != nil {

@@ -26,7 +26,8 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	dir, cleanup, err := testbin.Dir("./servers/init", "./servers/echo", "./servers/pinger", "./servers/probe")
+	dir, cleanup, err := testbin.Dir("./servers/init", "./servers/echo", "./servers/pinger", "./servers/probe",
+		"./arch/machine/cmd/machine")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -308,5 +309,37 @@ restart = "temporary"
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("outcomes (-want +got):\n%s\noutput:\n%s", d, out.String())
+	}
+}
+
+// A device named in the system file starts a machine process; its peer
+// namespace exists while the system runs and is gone after Stop.
+func TestMachineDevice(t *testing.T) {
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		t.Skip("no /dev/net/tun: the machine's wire needs TAP devices")
+	}
+	s := boot(t, `name = "t-machine"
+[supervisor]
+heartbeat = "0s"
+[[server]]
+name = "probe"
+args = ["device"]
+devices = ["nic0"]
+restart = "temporary"
+`)
+	got := checks(t, s)
+	if !strings.HasPrefix(got["device-open"], `"{\"name\":\"nic0\",\"model\":\"82540EM\",\"vendor_id\":32902,\"device_id\":4110,`) ||
+		!strings.HasSuffix(got["device-open"], `" 2 ok`) {
+		t.Errorf("device-open: %s", got["device-open"])
+	}
+	ns := "/run/netns/" + PeerNetns("t-machine", "nic0")
+	if _, err := os.Stat(ns); err != nil {
+		t.Errorf("peer namespace: %v", err)
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(ns); !os.IsNotExist(err) {
+		t.Errorf("peer namespace left after Stop: %v", err)
 	}
 }

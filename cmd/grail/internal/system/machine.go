@@ -1,0 +1,105 @@
+package system
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"grailos/arch/machine/devchan"
+	"grailos/kernel"
+)
+
+// machine is one machine process: the hardware beneath the kernel, holding
+// one device. It outlives driver crashes; it stops with the system.
+type machine struct {
+	cmd   *exec.Cmd
+	ctl   *net.UnixConn
+	netns string
+	done  chan struct{}
+}
+
+// PeerNetns names the peer network namespace of a system's device: the
+// namespace whose Linux stack sits at the far end of the device's wire.
+func PeerNetns(system, device string) string { return "grail-" + system + "-" + device }
+
+// startMachine starts the machine process for device dev (the index-th
+// device of the system) and returns it with the kernel's view of the device.
+func startMachine(binDir, system, dev string, index int, out io.Writer) (*machine, kernel.Device, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, kernel.Device{}, err
+	}
+	mine, theirs := os.NewFile(uintptr(fds[0]), "machine-ctl"), os.NewFile(uintptr(fds[1]), "machine-ctl")
+	defer theirs.Close()
+	fc, err := net.FileConn(mine)
+	mine.Close()
+	if err != nil {
+		return nil, kernel.Device{}, err
+	}
+	ctl := fc.(*net.UnixConn)
+	netns := PeerNetns(system, dev)
+	cmd := exec.Command(filepath.Join(binDir, "machine"),
+		"-name", dev, "-mac", fmt.Sprintf("52:54:00:12:34:%02x", 0x56+index),
+		"-netns", netns, "-ctl-fd", "3")
+	cmd.ExtraFiles = []*os.File{theirs}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		ctl.Close()
+		return nil, kernel.Device{}, err
+	}
+	cmd.Stdout, cmd.Stderr = pw, pw
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		ctl.Close()
+		pr.Close()
+		pw.Close()
+		return nil, kernel.Device{}, fmt.Errorf("starting the machine for %s: %w", dev, err)
+	}
+	pw.Close()
+	m := &machine{cmd: cmd, ctl: ctl, netns: netns, done: make(chan struct{})}
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			fmt.Fprintf(out, "%-8s| %s\n", "machine", sc.Text())
+		}
+		pr.Close()
+	}()
+	go func() { cmd.Wait(); close(m.done) }()
+	ctl.SetReadDeadline(time.Now().Add(20 * time.Second))
+	h, err := devchan.ReceiveHandoff(ctl)
+	if err != nil {
+		m.stop()
+		return nil, kernel.Device{}, fmt.Errorf("machine for %s: %w", dev, err)
+	}
+	ctl.SetReadDeadline(time.Time{})
+	info, err := json.Marshal(h.Description)
+	if err != nil {
+		h.Close()
+		m.stop()
+		return nil, kernel.Device{}, err
+	}
+	return m, kernel.Device{Name: dev, Info: info, Files: []*os.File{h.Channel, h.Pool}, IRQ: h.IRQ}, nil
+}
+
+// stop ends the machine: closing its control socket asks it to shut down
+// cleanly (TAP and peer namespace removed); a machine that does not, is
+// killed.
+func (m *machine) stop() {
+	m.ctl.Close()
+	m.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-m.done:
+	case <-time.After(10 * time.Second):
+		m.cmd.Process.Kill()
+		<-m.done
+	}
+}
