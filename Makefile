@@ -18,6 +18,7 @@ all: build
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go is required (https://go.dev/dl, version in go.mod)"; exit 1; }
 	@$(GO) mod download
+	@scripts/debian-deps.sh
 
 build: deps
 	@mkdir -p $(BIN)
