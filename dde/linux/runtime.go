@@ -1,0 +1,293 @@
+//go:build dde
+
+package linux
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Device is the hardware the driver drives: one PCI function. The DDE
+// calls it on the DDE thread for every configuration cycle, MMIO access
+// (bar is the BAR index, off the offset inside it, size 1, 2, 4 or 8) and
+// port I/O access (size 1, 2 or 4). In process it is a device model; in
+// the driver server it is the channel to the machine process.
+type Device interface {
+	ConfigRead(off uint32, size int) uint32
+	ConfigWrite(off uint32, size int, v uint32)
+	MMIORead(bar int, off uint32, size int) uint64
+	MMIOWrite(bar int, off uint32, size int, v uint64)
+	IORead(bar int, off uint32, size int) uint32
+	IOWrite(bar int, off uint32, size int, v uint32)
+}
+
+// NetHost receives what a network driver hands up, on the DDE thread.
+// Receive owns frame (a whole Ethernet frame without FCS).
+type NetHost interface {
+	Receive(frame []byte)
+	Carrier(up bool)
+}
+
+// TxWaker is implemented by a NetHost that wants to know when a transmit
+// queue that refused a frame (ErrQueueFull) takes frames again.
+type TxWaker interface {
+	TxReady()
+}
+
+// Config configures a Runtime.
+type Config struct {
+	// Device is the PCI function. Required.
+	Device Device
+	// Module is the donor driver (from its port glue); Start needs it.
+	Module Module
+	// Pool is the DMA pool: page aligned, a multiple of 4096 bytes, and
+	// not Go heap memory (the C runtime keeps pointers into it) — an mmap
+	// such as NewPool's, or the shared memory object of the machine.
+	Pool []byte
+	// PoolBus is the bus address of Pool[0], page aligned; the device
+	// sees the pool at [PoolBus, PoolBus+len(Pool)).
+	PoolBus uint64
+	// VirtualTime makes delays in the driver advance the DDE clock
+	// instead of sleeping.
+	VirtualTime bool
+	// Log receives each kernel log line (without level or newline);
+	// nil logs through package log.
+	Log func(line string)
+	// Net receives frames and carrier changes; nil drops them.
+	Net NetHost
+}
+
+// Errors of the network entry points.
+var (
+	ErrQueueFull = errors.New("dde: transmit queue stopped")
+	ErrDown      = errors.New("dde: interface is down")
+	ErrStopped   = errors.New("dde: runtime stopped")
+)
+
+// Stats are the runtime's counters. After Stop, the *Live fields count
+// what the driver leaked.
+type Stats struct {
+	Now                            time.Duration // the DDE clock
+	Jiffies                        uint64
+	PoolPages, PoolPagesUsed       int
+	KmallocLive, PagesLive         int
+	DMACoherentLive, DMAMapsLive   int
+	DMARefused                     int // maps of memory outside the pool
+	IRQsHandled, IRQsUnhandled     int
+	NAPIPolls, TimersRun, WorksRun int
+	TxPackets, TxBusy, RxPackets   int
+	Warnings                       int // log lines at KERN_WARNING or worse
+}
+
+// Runtime is one Linux driver in this process. Its methods may be called
+// from any goroutine; each runs on the DDE thread, one at a time, and
+// runs the loop (IRQ, NAPI, expired timers, work) before it returns.
+type Runtime struct {
+	cfg  Config
+	reqs chan func()
+	done chan struct{}
+	wake chan struct{}
+
+	mu      sync.Mutex // guards stopped
+	stopped bool
+	final   Stats
+	traps   int // WARNs the trap handler reported (DDE thread only)
+}
+
+// current is the one runtime of the process, for the C callbacks.
+var current atomic.Pointer[Runtime]
+
+// New checks the configuration, starts the DDE thread and initialises
+// the C runtime: the pool and the PCI function (BARs assigned, IRQ
+// routed). The driver does not run until Start.
+func New(cfg Config) (*Runtime, error) {
+	switch {
+	case cfg.Device == nil:
+		return nil, errors.New("dde: Config.Device is required")
+	case len(cfg.Pool) == 0 || len(cfg.Pool)%4096 != 0:
+		return nil, fmt.Errorf("dde: pool of %d bytes is not a multiple of 4096", len(cfg.Pool))
+	case cfg.PoolBus%4096 != 0:
+		return nil, fmt.Errorf("dde: pool bus address %#x is not page aligned", cfg.PoolBus)
+	}
+	if err := checkBuild(); err != nil {
+		return nil, err
+	}
+	if cfg.Log == nil {
+		cfg.Log = func(line string) { log.Print(line) }
+	}
+	r := &Runtime{cfg: cfg, reqs: make(chan func()), done: make(chan struct{}), wake: make(chan struct{}, 1)}
+	if !current.CompareAndSwap(nil, r) {
+		return nil, errors.New("dde: another runtime is active in this process")
+	}
+	go r.thread()
+	var err error
+	r.do(func() { err = r.cInit() })
+	if err != nil {
+		r.shutdown()
+		return nil, err
+	}
+	return r, nil
+}
+
+// thread is the DDE thread: it runs requests until reqs is closed.
+func (r *Runtime) thread() {
+	runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+	for f := range r.reqs {
+		f()
+	}
+	close(r.done)
+}
+
+// do runs f on the DDE thread and waits for it.
+func (r *Runtime) do(f func()) bool {
+	r.mu.Lock()
+	if r.stopped {
+		r.mu.Unlock()
+		return false
+	}
+	ch := make(chan struct{})
+	r.reqs <- func() {
+		f()
+		for _, w := range cTraps() {
+			r.traps++
+			r.cfg.Log(w)
+		}
+		close(ch)
+	}
+	r.mu.Unlock()
+	<-ch
+	return true
+}
+
+func (r *Runtime) shutdown() {
+	r.mu.Lock()
+	if !r.stopped {
+		r.stopped = true
+		close(r.reqs)
+	}
+	r.mu.Unlock()
+	<-r.done
+	current.CompareAndSwap(r, nil)
+}
+
+// Start runs the module's init: the driver registers with the PCI core,
+// which matches its ID table and probes the device; the probe registers
+// the network interface.
+func (r *Runtime) Start() error {
+	if r.cfg.Module.Init == nil {
+		return errors.New("dde: Config.Module has no init function")
+	}
+	var err error
+	if !r.do(func() { err = r.cStart() }) {
+		return ErrStopped
+	}
+	return err
+}
+
+// Open brings the interface up (ndo_open).
+func (r *Runtime) Open() error {
+	var err error
+	if !r.do(func() { err = r.cOpen() }) {
+		return ErrStopped
+	}
+	return err
+}
+
+// Close takes the interface down (ndo_stop).
+func (r *Runtime) Close() error {
+	var err error
+	if !r.do(func() { err = r.cClose() }) {
+		return ErrStopped
+	}
+	return err
+}
+
+// Xmit transmits one Ethernet frame (without FCS) through
+// ndo_start_xmit; the frame is copied into an skb in the pool first.
+// ErrQueueFull means the driver stopped its queue: retry after TxReady
+// or after RunPending.
+func (r *Runtime) Xmit(frame []byte) error {
+	var err error
+	if !r.do(func() { err = r.cXmit(frame) }) {
+		return ErrStopped
+	}
+	return err
+}
+
+// IRQ notes that the device raised its interrupt line. It never blocks
+// and may be called from any goroutine, also from inside a Device
+// method; the handler runs on the DDE thread in the next loop, at the
+// latest in the next call of RunPending. Wake is signalled.
+func (r *Runtime) IRQ() {
+	cIRQNotify()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Wake is signalled when work is pending that a RunPending would do (an
+// IRQ arrived). Timers are the host's to watch, through NextDeadline.
+func (r *Runtime) Wake() <-chan struct{} { return r.wake }
+
+// RunPending moves the DDE clock to now (never backwards) and runs
+// whatever is due: a pending IRQ, scheduled NAPI polls, expired timers,
+// queued work, until nothing is left.
+func (r *Runtime) RunPending(now time.Duration) {
+	r.do(func() { cRun(now) })
+}
+
+// NextDeadline is when the earliest pending timer expires, on the DDE
+// clock; ok is false when no timer is pending.
+func (r *Runtime) NextDeadline() (at time.Duration, ok bool) {
+	r.do(func() { at, ok = cNextDeadline() })
+	return at, ok
+}
+
+// Now is the DDE clock.
+func (r *Runtime) Now() time.Duration {
+	return r.Stats().Now
+}
+
+// MAC is the interface's address, as the driver set it (zero before
+// the interface is registered).
+func (r *Runtime) MAC() [6]byte {
+	var mac [6]byte
+	r.do(func() { mac = cMAC() })
+	return mac
+}
+
+// Stats returns the counters; after Stop, the final ones.
+func (r *Runtime) Stats() Stats {
+	var st Stats
+	if !r.do(func() { st = cStats(); st.Warnings += r.traps }) {
+		return r.final
+	}
+	return st
+}
+
+// Stop takes the interface down, runs the module's exit (the driver
+// unregisters and frees what it allocated), releases the PCI function
+// and ends the DDE thread. The final Stats tell what leaked.
+func (r *Runtime) Stop() error {
+	var err error
+	if !r.do(func() {
+		err = r.cStop()
+		r.final = cStats()
+		cFini()
+	}) {
+		return ErrStopped
+	}
+	r.final.Warnings += r.traps // after do: its WARNs are counted too
+	r.shutdown()
+	return err
+}
+
+// Elapsed is real time (CLOCK_MONOTONIC) since New: what a host without
+// VirtualTime passes to RunPending, and compares NextDeadline with.
+func (r *Runtime) Elapsed() time.Duration { return cElapsed() }

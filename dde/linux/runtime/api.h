@@ -1,0 +1,56 @@
+/*
+ * api.h — the DDE runtime's entry points for its host (the Go package
+ * grailos/dde/linux). Plain C types only: this header is included both by
+ * the runtime (compiled against the kernel headers) and by cgo (compiled
+ * against libc), so it must mean the same in both worlds.
+ *
+ * Every function here runs on the DDE thread, except dde_irq_notify,
+ * which any thread may call.
+ */
+#ifndef DDE_API_H
+#define DDE_API_H
+
+struct dde_config {
+	void *pool;                  /* DMA pool: page aligned, shared with the device */
+	unsigned long pool_size;     /* bytes, a multiple of 4096 */
+	unsigned long long pool_bus; /* bus address of pool[0] */
+	int virtual_time;            /* delays advance the clock instead of sleeping */
+	const char *module;          /* the port's module name, for __this_module */
+};
+
+struct dde_stats {
+	unsigned long long now_ns;   /* the DDE clock */
+	unsigned long jiffies;
+	unsigned long pool_pages, pool_pages_used;
+	unsigned long kmalloc_live;  /* kmalloc/kzalloc objects not freed */
+	unsigned long pages_live;    /* alloc_pages, page frags, vmalloc blocks */
+	unsigned long dma_coherent_live, dma_maps_live;
+	unsigned long dma_refused;   /* maps of memory outside the pool */
+	unsigned long irqs_handled, irqs_unhandled;
+	unsigned long napi_polls, timers_run, works_run;
+	unsigned long tx_packets, tx_busy, rx_packets;
+	unsigned long warnings;      /* log lines at KERN_WARNING or worse */
+};
+
+int dde_init(const struct dde_config *cfg);
+int dde_start(int (*init)(void));
+int dde_stop(void (*exit)(void));
+void dde_fini(void); /* frees the runtime's bookkeeping; dde_init again to reuse */
+int dde_net_open(void);
+int dde_net_close(void);
+int dde_net_xmit(const void *frame, int len);
+int dde_net_mac(unsigned char mac[6]);
+void dde_irq_notify(void);
+void dde_run(unsigned long long now_ns);
+int dde_next_deadline(unsigned long long *ns);
+void dde_get_stats(struct dde_stats *st);
+
+/* For the runtime's own tests: map len bytes at p for the device as the
+ * DMA API does (dma_map_single), 0 and *bus set on success, or unmap. */
+int dde_test_dma_map(void *p, unsigned long len, unsigned long long *bus);
+void dde_test_dma_unmap(unsigned long long bus, unsigned long len);
+void *dde_test_kmalloc(unsigned long len);
+void dde_test_kfree(void *p);
+int dde_test_warn(int x); /* WARN(x == 42) and WARN_ON_ONCE(x == 42); returns x + 1 */
+
+#endif

@@ -1,0 +1,169 @@
+//go:build dde
+
+package linux
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/runtime
+#cgo LDFLAGS: ${SRCDIR}/../../build/dde/libdde.a
+#include <stdlib.h>
+#include "api.h"
+
+void dde_traps_install(void);
+void dde_host_clock_reset(void);
+unsigned long long dde_host_now(void);
+int dde_traps_take(char *buf, int size);
+
+typedef int (*dde_init_fn)(void);
+typedef void (*dde_exit_fn)(void);
+*/
+import "C"
+
+import (
+	"fmt"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// Module is a donor driver's entry points, C function pointers from the
+// port's glue: Init is its init_module (int (*)(void)), Exit its
+// cleanup_module (void (*)(void), may be nil).
+type Module struct {
+	Name string
+	Init unsafe.Pointer
+	Exit unsafe.Pointer
+}
+
+func errno(rc C.int) error {
+	switch {
+	case rc == 0:
+		return nil
+	case rc == -C.int(syscall.ENETDOWN):
+		return ErrDown
+	default:
+		return fmt.Errorf("dde: %w", syscall.Errno(-rc))
+	}
+}
+
+func (r *Runtime) cInit() error {
+	C.dde_traps_install()
+	C.dde_host_clock_reset()
+	name := C.CString(r.cfg.Module.Name)
+	// The name must outlive dde_init only: the runtime copies it.
+	defer C.free(unsafe.Pointer(name))
+	cfg := C.struct_dde_config{
+		pool:      unsafe.Pointer(unsafe.SliceData(r.cfg.Pool)),
+		pool_size: C.ulong(len(r.cfg.Pool)),
+		pool_bus:  C.ulonglong(r.cfg.PoolBus),
+		module:    name,
+	}
+	if r.cfg.VirtualTime {
+		cfg.virtual_time = 1
+	}
+	return errno(C.dde_init(&cfg))
+}
+
+func (r *Runtime) cStart() error {
+	return errno(C.dde_start(C.dde_init_fn(r.cfg.Module.Init)))
+}
+
+func (r *Runtime) cStop() error {
+	return errno(C.dde_stop(C.dde_exit_fn(r.cfg.Module.Exit)))
+}
+
+func (r *Runtime) cOpen() error  { return errno(C.dde_net_open()) }
+func (r *Runtime) cClose() error { return errno(C.dde_net_close()) }
+
+func (r *Runtime) cXmit(frame []byte) error {
+	if len(frame) == 0 {
+		return errno(-C.int(syscall.EMSGSIZE))
+	}
+	rc := C.dde_net_xmit(unsafe.Pointer(unsafe.SliceData(frame)), C.int(len(frame)))
+	if rc == -C.int(syscall.EBUSY) {
+		return ErrQueueFull
+	}
+	return errno(rc)
+}
+
+func cIRQNotify() { C.dde_irq_notify() }
+
+func cElapsed() time.Duration { return time.Duration(C.dde_host_now()) }
+
+// cTraps returns the WARNs the trap handler noted since the last call.
+func cTraps() []string {
+	var out []string
+	var buf [512]C.char
+	for C.dde_traps_take(&buf[0], C.int(len(buf))) != 0 {
+		out = append(out, C.GoString(&buf[0]))
+	}
+	return out
+}
+
+func cRun(now time.Duration) { C.dde_run(C.ulonglong(now)) }
+
+func cFini() { C.dde_fini() }
+
+func cNextDeadline() (time.Duration, bool) {
+	var ns C.ulonglong
+	if C.dde_next_deadline(&ns) == 0 {
+		return 0, false
+	}
+	return time.Duration(ns), true
+}
+
+func cMAC() (mac [6]byte) {
+	var m [6]C.uchar
+	if C.dde_net_mac(&m[0]) == 0 {
+		for i := range mac {
+			mac[i] = byte(m[i])
+		}
+	}
+	return mac
+}
+
+func cStats() Stats {
+	var s C.struct_dde_stats
+	C.dde_get_stats(&s)
+	return Stats{
+		Now: time.Duration(s.now_ns), Jiffies: uint64(s.jiffies),
+		PoolPages: int(s.pool_pages), PoolPagesUsed: int(s.pool_pages_used),
+		KmallocLive: int(s.kmalloc_live), PagesLive: int(s.pages_live),
+		DMACoherentLive: int(s.dma_coherent_live), DMAMapsLive: int(s.dma_maps_live),
+		DMARefused:  int(s.dma_refused),
+		IRQsHandled: int(s.irqs_handled), IRQsUnhandled: int(s.irqs_unhandled),
+		NAPIPolls: int(s.napi_polls), TimersRun: int(s.timers_run), WorksRun: int(s.works_run),
+		TxPackets: int(s.tx_packets), TxBusy: int(s.tx_busy), RxPackets: int(s.rx_packets),
+		Warnings: int(s.warnings),
+	}
+}
+
+// The runtime's own tests reach the DMA API and kmalloc through these.
+
+func (r *Runtime) dmaMap(p unsafe.Pointer, n int) (bus uint64, err error) {
+	r.do(func() {
+		var b C.ulonglong
+		if rc := C.dde_test_dma_map(p, C.ulong(n), &b); rc != 0 {
+			err = errno(rc)
+		}
+		bus = uint64(b)
+	})
+	return bus, err
+}
+
+func (r *Runtime) dmaUnmap(bus uint64, n int) {
+	r.do(func() { C.dde_test_dma_unmap(C.ulonglong(bus), C.ulong(n)) })
+}
+
+func (r *Runtime) kmalloc(n int) (p unsafe.Pointer) {
+	r.do(func() { p = C.dde_test_kmalloc(C.ulong(n)) })
+	return p
+}
+
+func (r *Runtime) kfree(p unsafe.Pointer) {
+	r.do(func() { C.dde_test_kfree(p) })
+}
+
+func (r *Runtime) warn(x int) (y int) {
+	r.do(func() { y = int(C.dde_test_warn(C.int(x))) })
+	return y
+}
