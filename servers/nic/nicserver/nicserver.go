@@ -1,0 +1,352 @@
+// Package nicserver is the part of every NIC driver server that is not the
+// driver: it attaches to the machine device it was granted (device channel,
+// DMA pool, interrupt line), runs the driver through the Driver interface
+// (the DDE runtime implements it), and offers the NIC session
+// (servers/nic/session) on the "nic" endpoint. A port's main only builds
+// the Driver and calls Run, so each port stays a few dozen lines.
+//
+// Threading: the driver is entered from one loop goroutine (Run), which
+// waits for interrupts, frames the client queued, driver timers and work
+// the driver asks for. Frames and carrier changes come up from the driver
+// on its own thread during those calls; they reach the session under mu.
+package nicserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"grailos/arch/machine/devchan"
+	"grailos/kernel/abi"
+	"grailos/kernel/shm"
+	"grailos/kernel/sys"
+	"grailos/servers/nic/session"
+)
+
+// Driver is a NIC driver as the server drives it (dde.Runtime satisfies it).
+type Driver interface {
+	Start() error
+	Open() error
+	Xmit(frame []byte) error
+	IRQ()
+	Wake() <-chan struct{}
+	RunPending(now time.Duration)
+	NextDeadline() (time.Duration, bool)
+	Now() time.Duration
+	MAC() [6]byte
+}
+
+// ErrQueueFull is what Driver.Xmit returns while the device's queue is full
+// (the port passes its driver's value in Config).
+
+// Hardware is the machine device, attached.
+type Hardware struct {
+	Desc    devchan.Description
+	Channel *devchan.Client
+	Pool    []byte // the DMA pool, mapped
+	PoolBus uint64
+	irq     *devchan.IRQ
+	log     func(string)
+}
+
+// Attach opens the device capability called name (and name.irq) and
+// attaches to the machine.
+func Attach(t *sys.Task, name string, log func(string)) (*Hardware, error) {
+	dev, err := t.Cap(name)
+	if err != nil {
+		return nil, err
+	}
+	irqCap, err := t.Cap(name + ".irq")
+	if err != nil {
+		return nil, err
+	}
+	info, files, err := t.DeviceOpen(dev)
+	if err != nil {
+		return nil, fmt.Errorf("opening device %s: %w", name, err)
+	}
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	h := &Hardware{log: log}
+	if err := json.Unmarshal(info, &h.Desc); err != nil {
+		return nil, fmt.Errorf("device %s: description: %w", name, err)
+	}
+	if len(files) != 2 {
+		return nil, fmt.Errorf("device %s: %d descriptors, want channel and pool", name, len(files))
+	}
+	chanRegion, err := shm.Map(files[0], true)
+	if err != nil {
+		return nil, fmt.Errorf("device %s: channel: %w", name, err)
+	}
+	if h.Channel, err = devchan.Attach(chanRegion); err != nil {
+		return nil, fmt.Errorf("device %s: attaching: %w", name, err)
+	}
+	poolRegion, err := shm.Map(files[1], true)
+	if err != nil {
+		return nil, fmt.Errorf("device %s: pool: %w", name, err)
+	}
+	h.Pool, h.PoolBus = poolRegion.Bytes(), h.Desc.BusBase
+	irqFile, err := t.NotificationFD(irqCap)
+	if err != nil {
+		return nil, fmt.Errorf("device %s: interrupt line: %w", name, err)
+	}
+	defer irqFile.Close()
+	if h.irq, err = devchan.OpenIRQ(irqFile); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// The driver sees the hardware through these methods (dde.Device). A failed
+// access reads as all-ones, as a PCI master abort does, and is logged.
+
+func (h *Hardware) failed(what string, err error) {
+	if err != nil {
+		h.log(fmt.Sprintf("nicserver: %s: %v", what, err))
+	}
+}
+
+// ConfigRead implements dde.Device.ConfigRead.
+func (h *Hardware) ConfigRead(off uint32, size int) uint32 {
+	v, err := h.Channel.ConfigRead(off, size)
+	if err != nil {
+		h.failed("config read", err)
+		return ^uint32(0)
+	}
+	return v
+}
+
+// ConfigWrite implements dde.Device.ConfigWrite.
+func (h *Hardware) ConfigWrite(off uint32, size int, v uint32) {
+	h.failed("config write", h.Channel.ConfigWrite(off, size, v))
+}
+
+// MMIORead implements dde.Device.MMIORead.
+func (h *Hardware) MMIORead(bar int, off uint32, size int) uint64 {
+	v, err := h.Channel.MMIORead(bar, off, size)
+	if err != nil {
+		h.failed("mmio read", err)
+		return ^uint64(0)
+	}
+	return v
+}
+
+// MMIOWrite implements dde.Device.MMIOWrite.
+func (h *Hardware) MMIOWrite(bar int, off uint32, size int, v uint64) {
+	h.failed("mmio write", h.Channel.MMIOWrite(bar, off, size, v))
+}
+
+// IORead implements dde.Device.IORead.
+func (h *Hardware) IORead(bar int, off uint32, size int) uint32 {
+	v, err := h.Channel.IORead(bar, off, size)
+	if err != nil {
+		h.failed("io read", err)
+		return ^uint32(0)
+	}
+	return v
+}
+
+// IOWrite implements dde.Device.IOWrite.
+func (h *Hardware) IOWrite(bar int, off uint32, size int, v uint32) {
+	h.failed("io write", h.Channel.IOWrite(bar, off, size, v))
+}
+
+// Server runs one NIC: driver plus session.
+type Server struct {
+	t        *sys.Task
+	drv      Driver
+	queueErr error
+
+	mu      sync.Mutex
+	sess    *session.Server
+	region  *shm.Region
+	carrier bool
+	mac     [6]byte
+	backlog [][]byte
+}
+
+// New makes a server for driver d; queueFull is the driver's "transmit
+// queue stopped" error (frames are held back and retried, not dropped).
+func New(t *sys.Task, d Driver, queueFull error) *Server {
+	return &Server{t: t, drv: d, queueErr: queueFull}
+}
+
+// Receive implements dde.NetHost.Receive: a frame from the wire.
+func (s *Server) Receive(frame []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sess != nil {
+		s.sess.Deliver(frame)
+	}
+}
+
+// Carrier implements dde.NetHost.Carrier.
+func (s *Server) Carrier(up bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.carrier = up
+	if s.sess != nil {
+		s.sess.SetLink(up)
+	}
+	fmt.Printf("link %s\n", map[bool]string{true: "up", false: "down"}[up])
+}
+
+// open answers a session request: a fresh session replaces the old one.
+func (s *Server) open(r *sys.Request) {
+	if len(r.Payload) != 1 || r.Payload[0] != session.OpOpen {
+		r.Fail(abi.ErrBadRequest, "unknown NIC request")
+		return
+	}
+	h, err := s.t.NewMemory(session.Bytes())
+	if err != nil {
+		r.Fail(abi.ErrQuota, "session memory: %v", err)
+		return
+	}
+	region, err := s.t.MapMemory(h)
+	if err != nil {
+		s.t.Delete(h)
+		r.Fail(abi.ErrQuota, "mapping session memory: %v", err)
+		return
+	}
+	sess, err := session.NewServer(region.Bytes(), s.mac, 1500)
+	if err != nil {
+		region.Close()
+		s.t.Delete(h)
+		r.Fail(abi.ErrBadRequest, "%v", err)
+		return
+	}
+	s.mu.Lock()
+	old := s.region
+	s.sess, s.region = sess, region
+	sess.SetLink(s.carrier)
+	s.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	r.Reply(nil, abi.CapRef{Handle: h, Rights: abi.RightRead | abi.RightWrite})
+	s.t.Delete(h)
+}
+
+// Run brings the NIC up and serves until the task ends. hw's interrupt
+// line feeds the driver.
+func (s *Server) Run(hw *Hardware) error {
+	if err := s.drv.Start(); err != nil {
+		return fmt.Errorf("driver start: %w", err)
+	}
+	s.mac = s.drv.MAC()
+	if err := s.drv.Open(); err != nil {
+		return fmt.Errorf("driver open: %w", err)
+	}
+	ep, err := s.t.Cap("nic")
+	if err != nil {
+		return err
+	}
+	if err := s.t.Listen(ep, s.open); err != nil {
+		return err
+	}
+	go s.t.Serve(context.Background())
+	irqs := make(chan struct{}, 1)
+	go func() {
+		for {
+			if _, err := hw.irq.Wait(time.Time{}); err != nil {
+				if errors.Is(err, os.ErrClosed) {
+					return
+				}
+				continue
+			}
+			select {
+			case irqs <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	txs := make(chan struct{}, 1)
+	drained := make(chan struct{}, 1)
+	go s.watchTx(txs, drained)
+	if err := s.t.Ready(); err != nil {
+		return err
+	}
+	timer := time.NewTimer(time.Hour)
+	for {
+		at, ok := s.drv.NextDeadline()
+		wait := time.Hour
+		if ok {
+			wait = max(at-s.drv.Now(), 0)
+		}
+		timer.Reset(wait)
+		select {
+		case <-irqs:
+			s.drv.IRQ()
+			s.drv.RunPending(s.drv.Now())
+		case <-s.drv.Wake():
+			s.drv.RunPending(s.drv.Now())
+			s.flush()
+		case <-txs:
+			s.transmit()
+			drained <- struct{}{}
+		case <-timer.C:
+			if ok {
+				s.drv.RunPending(at)
+			}
+		}
+	}
+}
+
+// watchTx signals txs whenever the client has queued frames, and waits for
+// the loop to take them before watching again.
+func (s *Server) watchTx(txs, drained chan struct{}) {
+	for {
+		s.mu.Lock()
+		sess := s.sess
+		s.mu.Unlock()
+		if sess == nil {
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if err := sess.WaitPending(time.Now().Add(100 * time.Millisecond)); err != nil {
+			continue
+		}
+		txs <- struct{}{}
+		<-drained
+	}
+}
+
+// transmit hands the client's queued frames to the driver.
+func (s *Server) transmit() {
+	s.mu.Lock()
+	sess := s.sess
+	s.mu.Unlock()
+	if sess == nil {
+		return
+	}
+	if !s.flush() {
+		return // the device is still full; the frames wait in the ring
+	}
+	sess.Pending(64, func(frame []byte) {
+		if len(s.backlog) > 0 {
+			s.backlog = append(s.backlog, append([]byte(nil), frame...))
+			return
+		}
+		if err := s.drv.Xmit(frame); errors.Is(err, s.queueErr) {
+			s.backlog = append(s.backlog, append([]byte(nil), frame...))
+		}
+	})
+}
+
+// flush retries frames the device refused while full; it reports whether
+// the backlog is empty.
+func (s *Server) flush() bool {
+	for len(s.backlog) > 0 {
+		if err := s.drv.Xmit(s.backlog[0]); errors.Is(err, s.queueErr) {
+			return false
+		}
+		s.backlog = s.backlog[1:]
+	}
+	return true
+}
