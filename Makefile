@@ -23,6 +23,7 @@ deps:
 build: deps
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -o $(BIN)/ $(CMDS)
+	GO=$(GO) scripts/build-nic.sh e1000
 
 # The main job: boot the default system, crash a server, watch it return.
 demo: build
@@ -31,6 +32,7 @@ demo: build
 test: build
 	$(GO) vet ./...
 	GRAIL_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 15m ./...
+	GO=$(GO) scripts/test-dde.sh
 
 bench: build
 	$(BIN)/grail bench ipc --bin $(BIN)
