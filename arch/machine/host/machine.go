@@ -100,9 +100,10 @@ func New(cfg Config) (m *Machine, err error) {
 	if m.log == nil {
 		m.log = log.New(io.Discard, "", 0)
 	}
+	built := m // the named result is nil on the error returns
 	defer func() {
 		if err != nil {
-			m.release()
+			built.release()
 		}
 	}()
 	if m.pool, err = NewPool(cfg.PoolSize, cfg.BusBase); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os/exec"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -58,17 +59,46 @@ func demo(args []string, stdout, stderr io.Writer) error {
 	}
 	defer stop()
 	k := s.Kernel
-	for _, name := range []string{"echo", "pinger"} {
+	for _, name := range []string{"echo", "pinger", "e1000", "nicprobe"} {
 		if _, _, err := waitEvent(k, 0, name, "ready", 20*time.Second); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(stdout, "\nbooted in %v: kernel, init and two confined servers (echo; pinger, which calls echo\nthrough an endpoint and a shared-memory ring ten times a second)\n\n", time.Since(t0).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "\nbooted in %v: kernel, init, the machine (an emulated Intel 82540EM whose wire is a TAP\n"+
+		"device in the namespace %s) and four confined servers:\n"+
+		"  echo + pinger   a server and its client: calls through the kernel, data through a shared-memory ring\n"+
+		"  e1000           the unmodified Linux e1000 driver (Debian's linux-source-6.1) on the DDE\n"+
+		"  nicprobe        a client of the driver's NIC session at 192.0.2.2\n\n",
+		time.Since(t0).Round(time.Millisecond), system.PeerNetns("default", "nic0"))
 	printPS(stdout, k)
 	if err := k.WaitOutput("pinger", "ring session to echo opened", 1, 10*time.Second); err != nil {
 		return err
 	}
-	time.Sleep(500 * time.Millisecond)
+	if err := k.WaitOutput("nicprobe", "DONE", 1, 20*time.Second); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "\nwhat the Linux e1000 driver printed:")
+	for _, l := range k.Logs("e1000") {
+		fmt.Fprintf(stdout, "  %s\n", l)
+	}
+	fmt.Fprintln(stdout, "\nwhat nicprobe saw through the driver (the peer is Linux's own stack):")
+	for _, l := range k.Logs("nicprobe") {
+		if strings.HasPrefix(l, "CHECK ") {
+			fmt.Fprintf(stdout, "  %s\n", strings.TrimPrefix(l, "CHECK "))
+		}
+	}
+	ns := system.PeerNetns("default", "nic0")
+	fmt.Fprintf(stdout, "\n$ ip netns exec %s ping -c 3 192.0.2.2\n", ns)
+	if out, err := exec.Command("ip", "netns", "exec", ns, "ping", "-c", "3", "-i", "0.2", "-W", "2", "192.0.2.2").CombinedOutput(); err != nil {
+		fmt.Fprintf(stdout, "  ping failed: %v\n", err)
+	} else {
+		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			if strings.Contains(l, "bytes from") || strings.Contains(l, "transmitted") {
+				fmt.Fprintf(stdout, "  %s\n", l)
+			}
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
 
 	mark := k.Events().Len()
 	outMark := len(out.String())

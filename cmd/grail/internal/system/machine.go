@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"grailos/arch/machine/devchan"
+	"grailos/arch/machine/wire"
 	"grailos/kernel"
 )
 
@@ -47,6 +48,15 @@ func startMachine(binDir, system, dev string, index int, out io.Writer) (*machin
 	}
 	ctl := fc.(*net.UnixConn)
 	netns := PeerNetns(system, dev)
+	// A namespace of this name is a leftover of a run of this system that
+	// was killed (Boot made sure no live one runs): it must not stop this one.
+	if _, err := os.Stat(wire.NetnsPath(netns)); err == nil {
+		fmt.Fprintf(out, "%-8s| removing the leftover peer namespace %s\n", "grail", netns)
+		if err := wire.RemoveNetns(netns); err != nil {
+			ctl.Close()
+			return nil, kernel.Device{}, fmt.Errorf("leftover peer namespace %s: %w", netns, err)
+		}
+	}
 	cmd := exec.Command(filepath.Join(binDir, "machine"),
 		"-name", dev, "-mac", fmt.Sprintf("52:54:00:12:34:%02x", 0x56+index),
 		"-netns", netns, "-ctl-fd", "3")
