@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := build/bin
 # Every binary: the grail command and the task binaries it starts.
 CMDS    := ./cmd/grail ./servers/init ./servers/echo ./servers/pinger ./servers/probe ./servers/nicprobe \
-           ./bench/ipc/ipcbench ./arch/machine/cmd/machine
+           ./bench/ipc/ipcbench ./bench/nic/nicbench ./arch/machine/cmd/machine
 export CGO_ENABLED := 0
 
 .PHONY: all build deps demo test test-short bench fuzz vet clean

@@ -31,6 +31,7 @@ const usage = `usage: grail COMMAND [ARGS]
   check SYSTEM-FILE    validate a system file
   demo                 boot the default system, crash a server, watch it return
   bench ipc [--json]   IPC round trips and throughput against Unix sockets and pipes
+  bench nic [--json]   frames through the e1000 driver server against a Linux veth pair
 
 Commands that talk to a running system take --system NAME when several run.
 `

@@ -113,3 +113,11 @@ func (m *machine) stop() {
 		<-m.done
 	}
 }
+
+// MachinePid returns the host pid of the i-th machine process, or 0.
+func (s *System) MachinePid(i int) int {
+	if i < 0 || i >= len(s.machs) {
+		return 0
+	}
+	return s.machs[i].cmd.Process.Pid
+}
