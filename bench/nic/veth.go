@@ -147,4 +147,3 @@ func (v *Veth) Close() {
 	}
 	v.cleanup = nil
 }
-
