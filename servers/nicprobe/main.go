@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"grailos/kernel/sys"
@@ -30,9 +31,16 @@ func main() {
 	if err := fs.Parse(t.Args); err != nil {
 		os.Exit(2)
 	}
+	p := &probe{t: t, addr: netip.MustParseAddr(*addr), peer: netip.MustParseAddr(*peer)}
+	// When the NIC server restarts (init says so), re-open the session: the
+	// old one belonged to the dead instance.
+	t.OnPeer = func(name string, up bool) {
+		if up {
+			p.reopen.Store(true)
+		}
+	}
 	go t.Serve(context.Background())
 	t.Ready()
-	p := &probe{t: t, addr: netip.MustParseAddr(*addr), peer: netip.MustParseAddr(*peer)}
 	if err := p.run(); err != nil {
 		fmt.Printf("CHECK error %v\n", err)
 		os.Exit(1)
@@ -40,6 +48,7 @@ func main() {
 }
 
 type probe struct {
+	reopen     atomic.Bool
 	t          *sys.Task
 	addr, peer netip.Addr
 	c          *session.Client
@@ -126,7 +135,16 @@ func (p *probe) run() error {
 	fmt.Println("DONE")
 	// Answer the peer from now on.
 	for {
-		n, err := p.c.Recv(buf, time.Now().Add(time.Second))
+		if p.reopen.Swap(false) {
+			if err := p.open(); err != nil {
+				fmt.Printf("re-opening the NIC session: %v\n", err)
+				p.reopen.Store(true)
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			fmt.Println("NIC session re-opened")
+		}
+		n, err := p.c.Recv(buf, time.Now().Add(100*time.Millisecond))
 		if err != nil {
 			continue
 		}

@@ -62,3 +62,54 @@ uses = ["nic"]
 		t.Error(err)
 	}
 }
+
+// Killing the driver server: init restarts it, the new instance attaches to
+// the same device (the machine resets it), the client re-opens its session,
+// and the peer's ping works again.
+func TestE1000Restart(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(binDir, "nic-e1000")); err != nil {
+		t.Skip("no nic-e1000 binary: it is built from the Debian donor by `make build` (scripts/build-nic.sh e1000)")
+	}
+	if _, err := exec.LookPath("ping"); err != nil {
+		t.Skip("no ping command (Debian iputils-ping; `make` installs it)")
+	}
+	s := boot(t, `name = "t-e1000r"
+[supervisor]
+heartbeat = "500ms"
+hang_timeout = "3s"
+[[server]]
+name = "e1000"
+binary = "nic-e1000"
+role = "driver"
+args = ["-virtual-time"]
+devices = ["nic0"]
+provides = ["nic"]
+[[server]]
+name = "nicprobe"
+uses = ["nic"]
+`)
+	if err := s.Kernel.WaitOutput("nicprobe", "DONE", 1, wait); err != nil {
+		t.Fatal(err)
+	}
+	from := s.Kernel.Events().Len()
+	if err := s.Kernel.Kill("e1000"); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, s, from, "e1000", "exited", "crash-detected", "restarting", "ready")
+	if err := s.Kernel.WaitOutput("nicprobe", "NIC session re-opened", 1, wait); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Kernel.WaitOutput("e1000", "link up", 2, wait); err != nil {
+		t.Fatal(err)
+	}
+	ns := PeerNetns("t-e1000r", "nic0")
+	// The peer's ARP cache still holds our MAC; the first ping may race the
+	// link coming up, so ask for 3 and require at least 2.
+	out, _ := exec.Command("ip", "netns", "exec", ns, "ping", "-c", "3", "-i", "0.2", "-W", "2", "192.0.2.2").CombinedOutput()
+	if !regexp.MustCompile(`3 packets transmitted, [23] received`).Match(out) {
+		t.Errorf("ping after the driver restart:\n%s", out)
+	}
+	if ti := task(t, s, "nicprobe"); ti.Restarts != 0 {
+		t.Errorf("nicprobe restarted %d times", ti.Restarts)
+	}
+}
