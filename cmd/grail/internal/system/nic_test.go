@@ -1,6 +1,7 @@
 package system
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,27 +14,7 @@ import (
 // machine's 82540EM; a NIC-session client ARPs and pings the peer
 // namespace's Linux stack, and the peer's ping reaches the client.
 func TestE1000EndToEnd(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(binDir, "nic-e1000")); err != nil {
-		t.Skip("no nic-e1000 binary: it is built from the Debian donor by `make build` (scripts/build-nic.sh e1000)")
-	}
-	if _, err := exec.LookPath("ping"); err != nil {
-		t.Skip("no ping command (Debian iputils-ping; `make` installs it)")
-	}
-	s := boot(t, `name = "t-e1000"
-[supervisor]
-heartbeat = "500ms"
-hang_timeout = "3s"
-[[server]]
-name = "e1000"
-binary = "nic-e1000"
-role = "driver"
-args = ["-virtual-time"]
-devices = ["nic0"]
-provides = ["nic"]
-[[server]]
-name = "nicprobe"
-uses = ["nic"]
-`)
+	s := bootE1000(t, "t-e1000")
 	if err := s.Kernel.WaitOutput("nicprobe", "DONE", 1, wait); err != nil {
 		t.Fatalf("%v: %v", err, s.Kernel.Logs("nicprobe"))
 	}
@@ -67,27 +48,7 @@ uses = ["nic"]
 // the same device (the machine resets it), the client re-opens its session,
 // and the peer's ping works again.
 func TestE1000Restart(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(binDir, "nic-e1000")); err != nil {
-		t.Skip("no nic-e1000 binary: it is built from the Debian donor by `make build` (scripts/build-nic.sh e1000)")
-	}
-	if _, err := exec.LookPath("ping"); err != nil {
-		t.Skip("no ping command (Debian iputils-ping; `make` installs it)")
-	}
-	s := boot(t, `name = "t-e1000r"
-[supervisor]
-heartbeat = "500ms"
-hang_timeout = "3s"
-[[server]]
-name = "e1000"
-binary = "nic-e1000"
-role = "driver"
-args = ["-virtual-time"]
-devices = ["nic0"]
-provides = ["nic"]
-[[server]]
-name = "nicprobe"
-uses = ["nic"]
-`)
+	s := bootE1000(t, "t-e1000r")
 	if err := s.Kernel.WaitOutput("nicprobe", "DONE", 1, wait); err != nil {
 		t.Fatal(err)
 	}
@@ -112,4 +73,31 @@ uses = ["nic"]
 	if ti := task(t, s, "nicprobe"); ti.Restarts != 0 {
 		t.Errorf("nicprobe restarted %d times", ti.Restarts)
 	}
+}
+
+// bootE1000 boots the e1000 driver server on the machine's 82540EM and a
+// NIC-session client, or skips when the donor-built server or ping is absent.
+func bootE1000(t *testing.T, name string) *System {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(binDir, "nic-e1000")); err != nil {
+		t.Skip("no nic-e1000 binary: it is built from the Debian donor by `make build` (scripts/build-nic.sh e1000)")
+	}
+	if _, err := exec.LookPath("ping"); err != nil {
+		t.Skip("no ping command (Debian iputils-ping; `make` installs it)")
+	}
+	return boot(t, fmt.Sprintf(`name = %q
+[supervisor]
+heartbeat = "500ms"
+hang_timeout = "3s"
+[[server]]
+name = "e1000"
+binary = "nic-e1000"
+role = "driver"
+args = ["-virtual-time"]
+devices = ["nic0"]
+provides = ["nic"]
+[[server]]
+name = "nicprobe"
+uses = ["nic"]
+`, name))
 }
