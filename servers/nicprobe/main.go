@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"grailos/kernel/abi"
+	"grailos/kernel/shm"
 	"grailos/kernel/sys"
 	"grailos/servers/nic/session"
 	"grailos/servers/nicprobe/frames"
@@ -53,6 +55,8 @@ type probe struct {
 	addr, peer netip.Addr
 	c          *session.Client
 	mac        [6]byte
+	mem        abi.Handle  // the session's memory capability
+	region     *shm.Region // and its mapping
 }
 
 func (p *probe) open() error {
@@ -74,6 +78,11 @@ func (p *probe) open() error {
 	if p.c, err = session.NewClient(region.Bytes()); err != nil {
 		return err
 	}
+	if p.region != nil { // the previous session: its server is gone
+		p.region.Close()
+		p.t.Delete(p.mem)
+	}
+	p.mem, p.region = r.Caps[0].Handle, region
 	st, err := p.c.Status()
 	p.mac = st.MAC
 	return err

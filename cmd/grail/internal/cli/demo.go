@@ -136,6 +136,36 @@ func demo(args []string, stdout, stderr io.Writer) error {
 	if shown == 0 {
 		fmt.Fprintln(stdout, "  nothing: its calls waited in the kernel while echo restarted")
 	}
+
+	// The same for the driver: the machine keeps its device, the new
+	// instance resets it, the client re-opens its NIC session.
+	mark = k.Events().Len()
+	pid, _ = k.Pid("e1000")
+	fmt.Fprintf(stdout, "\n$ grail kill e1000       # the Linux driver's server, pid %d\n", pid)
+	killT = kernel.Monotonic()
+	if err := k.Kill("e1000"); err != nil {
+		return err
+	}
+	ready, _, err = waitEvent(k, mark, "e1000", "ready", 20*time.Second)
+	if err != nil {
+		return err
+	}
+	if err := k.WaitOutput("nicprobe", "NIC session re-opened", 1, 10*time.Second); err != nil {
+		return err
+	}
+	if err := k.WaitOutput("e1000", "link up", 2, 10*time.Second); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "e1000 was back (probed, device reset, ready) %.1f ms after the kill; the client re-opened its session.\n",
+		float64(ready.T-killT)/1e6)
+	fmt.Fprintf(stdout, "$ ip netns exec %s ping -c 3 192.0.2.2\n", ns)
+	if out, err := exec.Command("ip", "netns", "exec", ns, "ping", "-c", "3", "-i", "0.2", "-W", "2", "192.0.2.2").CombinedOutput(); err == nil || len(out) > 0 {
+		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			if strings.Contains(l, "transmitted") {
+				fmt.Fprintf(stdout, "  %s\n", l)
+			}
+		}
+	}
 	fmt.Fprintln(stdout)
 	printPS(stdout, k)
 	fmt.Fprintln(stdout, "\nshutting down")
