@@ -32,6 +32,10 @@ const usage = `usage: grail COMMAND [ARGS]
   demo                 boot the default system, crash a server, watch it return
   bench ipc [--json]   IPC round trips and throughput against Unix sockets and pipes
   bench nic [--json]   frames through the e1000 driver server against a Linux veth pair
+  port NAME --from linux:PATH...
+                       scaffold a driver port, compile it, report its kernel-symbol coverage
+  port --report [--json]
+                       coverage of every PCI NIC driver in the donor tarball
 
 Commands that talk to a running system take --system NAME when several run.
 `
@@ -44,7 +48,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	cmds := map[string]func([]string, io.Writer, io.Writer) error{
 		"up": up, "ps": ps, "kill": kill, "logs": logs, "events": events, "check": check,
-		"demo": demo, "bench": bench,
+		"demo": demo, "bench": bench, "port": portCmd,
 	}
 	f, ok := cmds[args[0]]
 	if !ok {
