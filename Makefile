@@ -4,7 +4,7 @@
 GO      ?= go
 BIN     := build/bin
 # Every binary: the grail command and the task binaries it starts.
-CMDS    := ./cmd/grail ./servers/init ./servers/echo ./servers/pinger ./servers/probe ./servers/nicprobe \
+CMDS    := ./cmd/grail ./servers/init ./servers/echo ./servers/pinger ./servers/probe ./servers/nicprobe ./servers/net ./servers/net/nettest \
            ./bench/ipc/ipcbench ./bench/nic/nicbench ./arch/machine/cmd/machine
 export CGO_ENABLED := 0
 
@@ -43,6 +43,11 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzPayloads -fuzztime 30s ./kernel/abi/
 	$(GO) test -run XXX -fuzz FuzzQueuePop -fuzztime 30s ./kernel/ring/
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./servers/init/sysfile/
+	$(GO) test -run XXX -fuzz FuzzServerPending -fuzztime 30s ./servers/nic/session/
+	$(GO) test -run XXX -fuzz '^FuzzDecodeHeader$$' -fuzztime 30s ./servers/net/socket/
+	$(GO) test -run XXX -fuzz '^FuzzDecodeAddr$$' -fuzztime 30s ./servers/net/socket/
+	$(GO) test -run XXX -fuzz '^FuzzDecodeSocketArg$$' -fuzztime 30s ./servers/net/socket/
+	$(GO) test -run XXX -fuzz FuzzRequest -fuzztime 30s ./servers/net/netserver/
 
 clean:
 	rm -rf build

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -71,7 +73,7 @@ func Start(spec Spec, place func(pid int) error) (*Process, error) {
 		Pdeathsig: syscall.SIGKILL,
 		Setsid:    true,
 	}
-	err = cmd.Start()
+	err = StartCmd(cmd)
 	taskEnd.Close()
 	specR.Close()
 	outW.Close()
@@ -141,4 +143,29 @@ func (p *Process) Close() {
 	}
 	p.Channel.Close()
 	p.Output.Close()
+}
+
+// The parent-death signal belongs to the thread that forked the child: if
+// that OS thread ever exits (Go ends a thread whose locked goroutine
+// returns), the child is killed. So every child that relies on it is
+// started from one thread that is locked for good and never exits.
+var (
+	forkerOnce sync.Once
+	forkerCh   chan func()
+)
+
+// StartCmd starts cmd from the process's permanent forking thread.
+func StartCmd(cmd *exec.Cmd) error {
+	forkerOnce.Do(func() {
+		forkerCh = make(chan func())
+		go func() {
+			runtime.LockOSThread() // never unlocked: this thread lives as long as the process
+			for f := range forkerCh {
+				f()
+			}
+		}()
+	})
+	done := make(chan error, 1)
+	forkerCh <- func() { done <- cmd.Start() }
+	return <-done
 }

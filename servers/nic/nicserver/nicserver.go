@@ -166,6 +166,7 @@ type Server struct {
 	mu      sync.Mutex
 	sess    *session.Server
 	region  *shm.Region
+	retired []*shm.Region // replaced sessions' memory, unmapped once no loop can still use it
 	carrier bool
 	mac     [6]byte
 	backlog [][]byte
@@ -222,13 +223,12 @@ func (s *Server) open(r *sys.Request) {
 		return
 	}
 	s.mu.Lock()
-	old := s.region
+	if s.region != nil {
+		s.retired = append(s.retired, s.region)
+	}
 	s.sess, s.region = sess, region
 	sess.SetLink(s.carrier)
 	s.mu.Unlock()
-	if old != nil {
-		old.Close()
-	}
 	r.Reply(nil, abi.CapRef{Handle: h, Rights: abi.RightRead | abi.RightWrite})
 	s.t.Delete(h)
 }
@@ -302,8 +302,15 @@ func (s *Server) Run(hw *Hardware) error {
 // the loop to take them before watching again.
 func (s *Server) watchTx(txs, drained chan struct{}) {
 	for {
+		// Here neither this loop nor transmit (which runs only between
+		// txs and drained) touches a session, and Receive holds mu: the
+		// memory of replaced sessions can go.
 		s.mu.Lock()
 		sess := s.sess
+		for _, r := range s.retired {
+			r.Close()
+		}
+		s.retired = nil
 		s.mu.Unlock()
 		if sess == nil {
 			time.Sleep(10 * time.Millisecond)

@@ -17,6 +17,7 @@ import (
 	"grailos/arch/machine/devchan"
 	"grailos/arch/machine/wire"
 	"grailos/kernel"
+	"grailos/kernel/sandbox"
 )
 
 // machine is one machine process: the hardware beneath the kernel, holding
@@ -68,7 +69,7 @@ func startMachine(binDir, system, dev string, index int, out io.Writer) (*machin
 	}
 	cmd.Stdout, cmd.Stderr = pw, pw
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	if err := sandbox.StartCmd(cmd); err != nil { // a thread that never exits: see StartCmd
 		ctl.Close()
 		pr.Close()
 		pw.Close()
