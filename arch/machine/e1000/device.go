@@ -7,34 +7,21 @@ import (
 	"sync"
 	"time"
 
+	"grailos/arch/machine/hw"
 	"grailos/arch/machine/pci"
 )
 
-// DMA is the device's view of memory: bus addresses are offsets into the
-// pool the driver was granted. Every access outside it must fail (the
-// machine is the IOMMU).
-type DMA interface {
-	Read(addr uint64, p []byte) error
-	Write(addr uint64, p []byte) error
-}
+// DMA is hw.DMA (see package hw).
+type DMA = hw.DMA
 
-// Wire carries frames to and from the peer (a TAP device later). Frames
-// are whole Ethernet frames without the FCS.
-type Wire interface {
-	Send(frame []byte) error
-}
+// Wire is hw.Wire (see package hw).
+type Wire = hw.Wire
 
-// IRQ is the interrupt line (INTA#, level-triggered).
-type IRQ interface {
-	Set(level bool)
-}
+// IRQ is hw.IRQ (see package hw).
+type IRQ = hw.IRQ
 
-// Clock is the device's time source for interrupt moderation: the
-// receive and transmit delay timers (RDTR, RADV, TIDV, TADV) and the
-// interrupt throttle (ITR). Now is monotonic.
-type Clock interface {
-	Now() time.Duration
-}
+// Clock is hw.Clock (see package hw).
+type Clock = hw.Clock
 
 // ErrBusMaster is the error reported when the device tried to DMA while
 // bus mastering is disabled in its PCI command register.
