@@ -8,7 +8,7 @@ set -eu
 port=${1:?usage: scripts/build-nic.sh PORT}
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
-CGO_ENABLED=0 $GO build -trimpath -o build/bin/ddebuild ./dde/linux/build/cmd/ddebuild
+CGO_ENABLED=0 $GO build -trimpath -o build/bin/ddebuild ./dde/linux/recipe/cmd/ddebuild
 scripts/donor-fetch.sh "$port"
 scripts/dde-compile.sh "$port"
 build/bin/ddebuild runtime

@@ -12,13 +12,13 @@ import (
 	"syscall"
 	"time"
 
-	"grailos/dde/linux/build/port"
+	"grailos/dde/linux/recipe/port"
 )
 
 // portCmd is `grail port NAME --from linux:PATH...` (scaffold a port,
 // compile its donor files, report their kernel-symbol coverage) and
 // `grail port --report [--json]` (the coverage of every PCI NIC driver of
-// the donor tarball). The work is package grailos/dde/linux/build/port.
+// the donor tarball). The work is package grailos/dde/linux/recipe/port.
 func portCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flags("port", stderr)
 	var from []string
