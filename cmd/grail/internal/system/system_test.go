@@ -27,7 +27,8 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) int {
 	dir, cleanup, err := testbin.Dir("./servers/init", "./servers/echo", "./servers/pinger", "./servers/probe",
-		"./servers/nicprobe", "./servers/net", "./servers/net/nettest", "./arch/machine/cmd/machine")
+		"./servers/nicprobe", "./servers/net", "./servers/net/nettest", "./personalities/native/programs/fetch",
+		"./personalities/native/programs/httpd", "./arch/machine/cmd/machine")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

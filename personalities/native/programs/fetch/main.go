@@ -1,0 +1,113 @@
+// Command fetch downloads a URL with net/http over the native personality,
+// as many rounds as asked, and prints what a harness needs to follow it:
+//
+//	PROGRESS <round> <bytes> <total>          about every -every
+//	RESULT <round> <bytes> <sha256> <seconds> <longest-stall-ms>
+//	ERROR <round> <message>
+//	DONE
+//
+// The longest stall is the longest time between two reads that returned
+// data (the first read counts from the request). `grail demo` and the
+// system tests start it as a temporary task.
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+
+	"grailos/kernel/sys"
+	"grailos/personalities/native"
+)
+
+func main() {
+	t, err := sys.Start()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "fetch: %v\n", err)
+		os.Exit(1)
+	}
+	fs := flag.NewFlagSet("fetch", flag.ContinueOnError)
+	url := fs.String("url", "", "the URL to download")
+	rounds := fs.Int("rounds", 1, "how many times to download it")
+	every := fs.Duration("every", 100*time.Millisecond, "how often to print progress")
+	pause := fs.Duration("pause", 0, "wait between rounds")
+	if err := fs.Parse(t.Args); err != nil || *url == "" {
+		fmt.Fprintln(os.Stderr, "fetch: usage: fetch -url URL [-rounds N] [-every D] [-pause D]")
+		os.Exit(2)
+	}
+	go t.Serve(context.Background())
+	t.Ready()
+	n, err := native.Open(t)
+	if err != nil {
+		fmt.Printf("ERROR 0 %v\n", err)
+		os.Exit(1)
+	}
+	cl := &http.Client{Transport: &http.Transport{DialContext: n.DialContext, DisableCompression: true}}
+	for r := 1; r <= *rounds; r++ {
+		if r > 1 {
+			time.Sleep(*pause)
+		}
+		if err := round(cl, r, *url, *every); err != nil {
+			fmt.Printf("ERROR %d %v\n", r, err)
+		}
+		cl.CloseIdleConnections()
+	}
+	fmt.Println("DONE")
+	select {}
+}
+
+// round downloads url once.
+func round(cl *http.Client, r int, url string, every time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	resp, err := cl.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %s", resp.Status)
+	}
+	total := resp.ContentLength
+	h := sha256.New()
+	buf := make([]byte, 256<<10)
+	var got int64
+	last, lastPrint := start, start
+	var stall time.Duration
+	fmt.Printf("PROGRESS %d 0 %d\n", r, total)
+	for {
+		k, err := resp.Body.Read(buf)
+		now := time.Now()
+		if k > 0 {
+			if d := now.Sub(last); d > stall {
+				stall = d
+			}
+			last = now
+			h.Write(buf[:k])
+			got += int64(k)
+			if now.Sub(lastPrint) >= every {
+				fmt.Printf("PROGRESS %d %d %d\n", r, got, total)
+				lastPrint = now
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("after %d bytes: %w", got, err)
+		}
+	}
+	fmt.Printf("PROGRESS %d %d %d\n", r, got, total)
+	fmt.Printf("RESULT %d %d %x %.3f %.1f\n", r, got, h.Sum(nil), time.Since(start).Seconds(), float64(stall)/1e6)
+	return nil
+}
