@@ -2,11 +2,12 @@
 // as many rounds as asked, and prints what a harness needs to follow it:
 //
 //	PROGRESS <round> <bytes> <total>          about every -every
-//	RESULT <round> <bytes> <sha256> <seconds> <longest-stall-ms>
+//	RESULT <round> <bytes> <sha256> <seconds> <longest-stall-ms> <connections>
 //	ERROR <round> <message>
 //	DONE
 //
-// The longest stall is the longest time between two reads that returned
+// Connections counts the TCP connections the round dialled (1 when one
+// connection carried the whole download). The longest stall is the longest time between two reads that returned
 // data (the first read counts from the request). `grail demo` and the
 // system tests start it as a temporary task.
 package main
@@ -17,8 +18,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"grailos/kernel/sys"
@@ -32,12 +36,13 @@ func main() {
 		os.Exit(1)
 	}
 	fs := flag.NewFlagSet("fetch", flag.ContinueOnError)
-	url := fs.String("url", "", "the URL to download")
+	target := fs.String("url", "", "the URL to download")
 	rounds := fs.Int("rounds", 1, "how many times to download it")
 	every := fs.Duration("every", 100*time.Millisecond, "how often to print progress")
 	pause := fs.Duration("pause", 0, "wait between rounds")
-	if err := fs.Parse(t.Args); err != nil || *url == "" {
-		fmt.Fprintln(os.Stderr, "fetch: usage: fetch -url URL [-rounds N] [-every D] [-pause D]")
+	wait := fs.Duration("wait", 0, "keep retrying a refused first connection this long (the server may start after us)")
+	if err := fs.Parse(t.Args); err != nil || *target == "" {
+		fmt.Fprintln(os.Stderr, "fetch: usage: fetch -url URL [-rounds N] [-every D] [-pause D] [-wait D]")
 		os.Exit(2)
 	}
 	go t.Serve(context.Background())
@@ -47,12 +52,23 @@ func main() {
 		fmt.Printf("ERROR 0 %v\n", err)
 		os.Exit(1)
 	}
-	cl := &http.Client{Transport: &http.Transport{DialContext: n.DialContext, DisableCompression: true}}
+	if *wait > 0 {
+		if err := await(*target, *wait); err != nil {
+			fmt.Printf("ERROR 0 %v\n", err)
+		}
+	}
+	var dialled atomic.Int64
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dialled.Add(1)
+		return n.DialContext(ctx, network, addr)
+	}
+	cl := &http.Client{Transport: &http.Transport{DialContext: dial, DisableCompression: true}}
 	for r := 1; r <= *rounds; r++ {
 		if r > 1 {
 			time.Sleep(*pause)
 		}
-		if err := round(cl, r, *url, *every); err != nil {
+		dialled.Store(0)
+		if err := round(cl, r, *target, *every, &dialled); err != nil {
 			fmt.Printf("ERROR %d %v\n", r, err)
 		}
 		cl.CloseIdleConnections()
@@ -61,8 +77,33 @@ func main() {
 	select {}
 }
 
+// await connects to the URL's host until it accepts or wait has passed.
+func await(rawURL string, wait time.Duration) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return err
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "80")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for {
+		c, err := native.Dial(ctx, "tcp", host)
+		if err == nil {
+			return c.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s did not accept within %v: %w", host, wait, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // round downloads url once.
-func round(cl *http.Client, r int, url string, every time.Duration) error {
+func round(cl *http.Client, r int, url string, every time.Duration, dialled *atomic.Int64) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
@@ -108,6 +149,6 @@ func round(cl *http.Client, r int, url string, every time.Duration) error {
 		}
 	}
 	fmt.Printf("PROGRESS %d %d %d\n", r, got, total)
-	fmt.Printf("RESULT %d %d %x %.3f %.1f\n", r, got, h.Sum(nil), time.Since(start).Seconds(), float64(stall)/1e6)
+	fmt.Printf("RESULT %d %d %x %.3f %.1f %d\n", r, got, h.Sum(nil), time.Since(start).Seconds(), float64(stall)/1e6, dialled.Load())
 	return nil
 }
