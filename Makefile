@@ -6,7 +6,7 @@ BIN     := build/bin
 # Every binary: the grail command and the task binaries it starts.
 CMDS    := ./cmd/grail ./servers/init ./servers/echo ./servers/pinger ./servers/probe ./servers/nicprobe ./servers/net ./servers/net/nettest \
            ./personalities/native/programs/fetch ./personalities/native/programs/httpd \
-           ./bench/ipc/ipcbench ./bench/nic/nicbench ./arch/machine/cmd/machine
+           ./bench/ipc/ipcbench ./bench/nic/nicbench ./bench/net/netbench ./arch/machine/cmd/machine
 export CGO_ENABLED := 0
 
 .PHONY: all build deps demo test test-short bench fuzz vet clean

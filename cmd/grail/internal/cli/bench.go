@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"grailos/bench/ipc"
+	netbench "grailos/bench/net"
 	"grailos/bench/nic"
 	"grailos/cmd/grail/internal/system"
 	"grailos/kernel"
@@ -14,15 +15,17 @@ import (
 
 func bench(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{fmt.Errorf("which benchmark? (ipc, nic)")}
+		return usageError{fmt.Errorf("which benchmark? (ipc, nic, net)")}
 	}
 	switch args[0] {
 	case "ipc":
 		return benchIPC(args[1:], stdout, stderr)
 	case "nic":
 		return benchNIC(args[1:], stdout, stderr)
+	case "net":
+		return benchNet(args[1:], stdout, stderr)
 	}
-	return usageError{fmt.Errorf("unknown benchmark %q (known: ipc, nic)", args[0])}
+	return usageError{fmt.Errorf("unknown benchmark %q (known: ipc, nic, net)", args[0])}
 }
 
 func benchIPC(args []string, stdout, stderr io.Writer) error {
@@ -70,6 +73,40 @@ func benchNIC(args []string, stdout, stderr io.Writer) error {
 	}
 	trapSignals(stderr)
 	rep, err := nic.RunAll(boot, sandbox.RSS, *n, *m, stderr)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	rep.Print(stdout)
+	return nil
+}
+
+func benchNet(args []string, stdout, stderr io.Writer) error {
+	fs := flags("bench net", stderr)
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	size := fs.Int64("size", 64<<20, "bytes per bulk transfer through GrailOS")
+	vethSize := fs.Int64("veth-size", 512<<20, "bytes per bulk transfer over the veth baseline (it is much faster; a longer run is a steadier rate)")
+	requests := fs.Int("requests", 2000, "request/response exchanges of 64 bytes per path")
+	bin := fs.String("bin", "", "folder of the task binaries (default: the folder of grail)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *size < 1<<20 || *vethSize < 1<<20 || *requests < 1 {
+		return usageError{fmt.Errorf("-size and -veth-size must be at least 1 MiB, -requests at least 1")}
+	}
+	boot := func(sys []byte) (*netbench.Booted, error) {
+		s, stop, err := bootSystem(system.Options{Default: sys, BinDir: *bin, RunRoot: "/run/grail-bench"})
+		if err != nil {
+			return nil, err
+		}
+		return &netbench.Booted{Kernel: s.Kernel, MachinePid: s.MachinePid(0), PeerNetns: system.PeerNetns(s.Name, "nic0"), Stop: stop}, nil
+	}
+	trapSignals(stderr)
+	rep, err := netbench.RunAll(boot, netbench.Options{Size: *size, VethSize: *vethSize, Requests: *requests, Progress: stderr})
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"grailos/arch/machine/wire"
 	"grailos/kernel/sandbox"
 )
 
@@ -97,7 +98,7 @@ http {
 	// Ready when it accepts, from inside the namespace.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if InNetns(netns, func() error {
+		if wire.InNetns(netns, func() error {
 			c, err := net.DialTimeout("tcp", addr, time.Second)
 			if err == nil {
 				c.Close()

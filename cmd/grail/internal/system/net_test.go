@@ -15,11 +15,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"grailos/cmd/grail/internal/peer"
+	"grailos/arch/machine/wire"
 )
 
 // inNetns runs fn inside the named network namespace.
-var inNetns = peer.InNetns
+var inNetns = wire.InNetns
 
 // udpEcho answers every datagram on pc with itself until pc is closed.
 func udpEcho(pc net.PacketConn) {

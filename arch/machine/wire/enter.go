@@ -1,4 +1,4 @@
-package peer
+package wire
 
 import (
 	"fmt"
@@ -7,7 +7,8 @@ import (
 	"github.com/vishvananda/netns"
 )
 
-// InNetns runs fn on a thread inside the named network namespace: sockets
+// InNetns runs fn on a thread inside the named network namespace (the
+// peer side of a wire, or any other named one): sockets
 // fn creates live there (serving them can happen on any thread). The
 // thread is moved back to our namespace before it is unlocked. It must not
 // simply exit locked: Go would terminate it, and a task the kernel forked
