@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Device is the hardware the driver drives: one PCI function. The DDE
@@ -97,6 +99,10 @@ type Runtime struct {
 	stopped bool
 	final   Stats
 	traps   int // WARNs the trap handler reported (DDE thread only)
+	tid     atomic.Int32 // the DDE thread's id: entry points called on it run inline
+
+	batch     []byte  // XmitBatch's frames, end to end (DDE thread only)
+	batchLens []int32 // and their lengths
 }
 
 // current is the one runtime of the process, for the C callbacks.
@@ -137,6 +143,7 @@ func New(cfg Config) (*Runtime, error) {
 // thread is the DDE thread: it runs requests until reqs is closed.
 func (r *Runtime) thread() {
 	runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+	r.tid.Store(int32(unix.Gettid()))
 	for f := range r.reqs {
 		f()
 	}
@@ -144,7 +151,15 @@ func (r *Runtime) thread() {
 }
 
 // do runs f on the DDE thread and waits for it.
+//
+// Called on the DDE thread itself (from a Loop), f runs inline: no
+// hand-off, no wake-up of another thread.
 func (r *Runtime) do(f func()) bool {
+	if r.tid.Load() == int32(unix.Gettid()) {
+		f()
+		r.takeTraps()
+		return true
+	}
 	r.mu.Lock()
 	if r.stopped {
 		r.mu.Unlock()
@@ -153,16 +168,29 @@ func (r *Runtime) do(f func()) bool {
 	ch := make(chan struct{})
 	r.reqs <- func() {
 		f()
-		for _, w := range cTraps() {
-			r.traps++
-			r.cfg.Log(w)
-		}
+		r.takeTraps()
 		close(ch)
 	}
 	r.mu.Unlock()
 	<-ch
 	return true
 }
+
+// takeTraps logs the WARNs the trap handler noted (DDE thread).
+func (r *Runtime) takeTraps() {
+	for _, w := range cTraps() {
+		r.traps++
+		r.cfg.Log(w)
+	}
+}
+
+// Loop runs f on the DDE thread and returns when f does. Every entry
+// point f calls (Xmit, IRQ handling through RunPending, NextDeadline,
+// Stats...) runs inline on the thread, so a host's event loop inside f
+// pays no thread hand-off per call. Other goroutines' calls wait until f
+// returns: f should be the host's one loop. Reports false if the runtime
+// was stopped.
+func (r *Runtime) Loop(f func()) bool { return r.do(f) }
 
 func (r *Runtime) shutdown() {
 	r.mu.Lock()
@@ -217,6 +245,35 @@ func (r *Runtime) Xmit(frame []byte) error {
 		return ErrStopped
 	}
 	return err
+}
+
+// XmitBatch transmits frames in order with one entry into the DDE:
+// each but the last is flagged "more follows" (netdev_xmit_more), so the
+// driver may ring the device's doorbell once for the batch. It stops at
+// the first refusal and returns how many frames went; ErrQueueFull as
+// for Xmit.
+func (r *Runtime) XmitBatch(frames [][]byte) (int, error) {
+	var sent int
+	var err error
+	if !r.do(func() {
+		r.batch, r.batchLens = r.batch[:0], r.batchLens[:0]
+		for _, f := range frames {
+			if len(f) == 0 {
+				break // refused below like Xmit refuses it
+			}
+			r.batch = append(r.batch, f...)
+			r.batchLens = append(r.batchLens, int32(len(f)))
+		}
+		if len(r.batchLens) > 0 {
+			sent, err = r.cXmitBatch(r.batch, r.batchLens)
+		}
+		if err == nil && sent < len(frames) {
+			err = r.cXmit(frames[sent])
+		}
+	}) {
+		return 0, ErrStopped
+	}
+	return sent, err
 }
 
 // IRQ notes that the device raised its interrupt line. It never blocks

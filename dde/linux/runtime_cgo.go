@@ -85,6 +85,16 @@ func (r *Runtime) cXmit(frame []byte) error {
 	return errno(rc)
 }
 
+func (r *Runtime) cXmitBatch(buf []byte, lens []int32) (int, error) {
+	var sent C.int
+	rc := C.dde_net_xmit_batch((*C.uchar)(unsafe.Pointer(unsafe.SliceData(buf))), (*C.int)(unsafe.Pointer(unsafe.SliceData(lens))),
+		C.int(len(lens)), &sent)
+	if rc == -C.int(syscall.EBUSY) {
+		return int(sent), ErrQueueFull
+	}
+	return int(sent), errno(rc)
+}
+
 func cIRQNotify() { C.dde_irq_notify() }
 
 func cElapsed() time.Duration { return time.Duration(C.dde_host_now()) }

@@ -99,8 +99,24 @@ int dde_net_close(void)
 
 int dde_net_xmit(const void *frame, int len)
 {
-	int err = dde_netdev_xmit(frame, len);
+	int err = dde_netdev_xmit(frame, len, false);
 
+	settle();
+	return err;
+}
+
+int dde_net_xmit_batch(const unsigned char *buf, const int *lens, int n, int *sent)
+{
+	int err = 0;
+
+	*sent = 0;
+	for (int i = 0; i < n; i++) {
+		err = dde_netdev_xmit(buf, lens[i], i < n - 1);
+		if (err)
+			break;
+		buf += lens[i];
+		(*sent)++;
+	}
 	settle();
 	return err;
 }

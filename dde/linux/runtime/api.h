@@ -39,6 +39,9 @@ void dde_fini(void); /* frees the runtime's bookkeeping; dde_init again to reuse
 int dde_net_open(void);
 int dde_net_close(void);
 int dde_net_xmit(const void *frame, int len);
+/* n frames laid end to end in buf; stops at the first refusal (sent says
+ * how many went); one settle for the batch. */
+int dde_net_xmit_batch(const unsigned char *buf, const int *lens, int n, int *sent);
 int dde_net_mac(unsigned char mac[6]);
 void dde_irq_notify(void);
 void dde_run(unsigned long long now_ns);

@@ -93,7 +93,7 @@ void dde_io_init(void);
 void dde_net_init(void);
 int dde_netdev_open(void);
 int dde_netdev_close(void);
-int dde_netdev_xmit(const void *frame, int len);
+int dde_netdev_xmit(const void *frame, int len, bool more);
 struct net_device *dde_net_device(void);
 bool dde_napi_run(void);
 void dde_napi_forget(struct napi_struct *n);

@@ -316,7 +316,13 @@ int dde_netdev_close(void)
 	return 0;
 }
 
-int dde_netdev_xmit(const void *frame, int len)
+/*
+ * dde_netdev_xmit hands one frame to ndo_start_xmit. more says another
+ * frame follows at once: netdev_xmit_more() is true for the driver, which
+ * may then skip its doorbell (the tail register write), as under the
+ * qdisc layer's bulk dequeue.
+ */
+int dde_netdev_xmit(const void *frame, int len, bool more)
 {
 	struct net_device *dev = host_dev;
 	struct netdev_queue *txq;
@@ -343,8 +349,11 @@ int dde_netdev_xmit(const void *frame, int len)
 	skb_set_queue_mapping(skb, 0);
 	local_bh_disable();
 	__netif_tx_lock(txq, smp_processor_id());
-	if (!netif_xmit_frozen_or_stopped(txq))
+	if (!netif_xmit_frozen_or_stopped(txq)) {
+		__this_cpu_write(softnet_data.xmit.more, more);
 		rc = dev->netdev_ops->ndo_start_xmit(skb, dev);
+		__this_cpu_write(softnet_data.xmit.more, 0);
+	}
 	__netif_tx_unlock(txq);
 	local_bh_enable();
 	if (rc != NETDEV_TX_OK) {

@@ -198,6 +198,59 @@ func (r *rig) stop() {
 	}
 }
 
+// A batch goes out in order with one doorbell per entry: the driver sees
+// netdev_xmit_more() for all but the last frame it takes and writes the
+// transmit tail register (TDT, 0x3818) once. Byte queue limits stop the
+// queue while the device has not yet completed enough (the first entry
+// takes one frame: the limit starts at 0); the rest is retried after the
+// completions, as the NIC server's backlog does.
+func TestXmitBatchOneDoorbell(t *testing.T) {
+	r := newRig(t)
+	r.up()
+	var batch [][]byte
+	for i := range 32 {
+		batch = append(batch, udpLike(ourMAC, peerMAC, 100+i*40, i))
+	}
+	before := r.m.writes[0x3818]
+	entries, rest := 0, batch
+	for len(rest) > 0 && entries < 100 {
+		sent, err := r.rt.XmitBatch(rest)
+		entries++
+		if err != nil && !errors.Is(err, dde.ErrQueueFull) {
+			t.Fatalf("XmitBatch: %d sent, %v", sent, err)
+		}
+		rest = rest[sent:]
+		r.rt.RunPending(r.rt.Now() + time.Millisecond) // TX completions
+	}
+	if len(rest) > 0 {
+		t.Fatalf("%d frames still refused after %d entries", len(rest), entries)
+	}
+	if got := r.m.writes[0x3818] - before; got != entries {
+		t.Errorf("%d TDT writes for %d entries carrying %d frames, want one per entry", got, entries, len(batch))
+	}
+	if entries*4 > len(batch) {
+		t.Errorf("%d entries for %d frames: the queue limit never let a batch through", entries, len(batch))
+	}
+	if len(r.wire.frames) != len(batch) {
+		t.Fatalf("wire has %d frames, want %d", len(r.wire.frames), len(batch))
+	}
+	for i, f := range batch {
+		if !bytes.Equal(r.wire.frames[i], f) {
+			t.Fatalf("frame %d on the wire %x, want %x", i, r.wire.frames[i], f)
+		}
+	}
+	// One at a time, each frame rings the doorbell.
+	before = r.m.writes[0x3818]
+	for _, f := range batch[:4] {
+		if err := r.rt.Xmit(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := r.m.writes[0x3818] - before; got != 4 {
+		t.Errorf("%d TDT writes for 4 single frames, want 4", got)
+	}
+}
+
 // Hundreds of frames each way, more than either ring holds (256
 // descriptors), of every size class: the copybreak path (< 256 bytes) and
 // the build_skb path on receive, one frame per interrupt and bursts

@@ -20,6 +20,7 @@ type machine struct {
 	dma    poolDMA
 	irq    func() // the runtime's IRQ, set once the runtime exists
 	events []e1000.Event
+	writes map[uint32]int // MMIO writes per register offset
 }
 
 // poolDMA is the device's view of the DMA pool: bus addresses
@@ -92,6 +93,10 @@ func (m *machine) MMIORead(bar int, off uint32, size int) uint64 {
 // MMIOWrite implements dde.Device.MMIOWrite.
 func (m *machine) MMIOWrite(bar int, off uint32, size int, v uint64) {
 	if bar == 0 && m.cfg.MemoryEnabled() {
+		if m.writes == nil {
+			m.writes = map[uint32]int{}
+		}
+		m.writes[off]++
 		m.nic.WriteMMIO(off, size, v)
 	}
 }

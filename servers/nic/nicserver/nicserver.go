@@ -32,6 +32,8 @@ type Driver interface {
 	Start() error
 	Open() error
 	Xmit(frame []byte) error
+	XmitBatch(frames [][]byte) (int, error)
+	Loop(f func()) bool
 	IRQ()
 	Wake() <-chan struct{}
 	RunPending(now time.Duration)
@@ -170,6 +172,10 @@ type Server struct {
 	carrier bool
 	mac     [6]byte
 	backlog [][]byte
+
+	batch  []byte   // transmit: the frames of one batch, end to end
+	frames [][]byte // and each one (loop only)
+	lens   []int
 }
 
 // New makes a server for driver d; queueFull is the driver's "transmit
@@ -272,30 +278,35 @@ func (s *Server) Run(hw *Hardware) error {
 	if err := s.t.Ready(); err != nil {
 		return err
 	}
-	timer := time.NewTimer(time.Hour)
-	for {
-		at, ok := s.drv.NextDeadline()
-		wait := time.Hour
-		if ok {
-			wait = max(at-s.drv.Now(), 0)
-		}
-		timer.Reset(wait)
-		select {
-		case <-irqs:
-			s.drv.IRQ()
-			s.drv.RunPending(s.drv.Now())
-		case <-s.drv.Wake():
-			s.drv.RunPending(s.drv.Now())
-			s.flush()
-		case <-txs:
-			s.transmit()
-			drained <- struct{}{}
-		case <-timer.C:
+	// The loop runs on the driver's own thread: every driver call in it is
+	// a plain function call, not a hand-off to another thread.
+	s.drv.Loop(func() {
+		timer := time.NewTimer(time.Hour)
+		for {
+			at, ok := s.drv.NextDeadline()
+			wait := time.Hour
 			if ok {
-				s.drv.RunPending(at)
+				wait = max(at-s.drv.Now(), 0)
+			}
+			timer.Reset(wait)
+			select {
+			case <-irqs:
+				s.drv.IRQ()
+				s.drv.RunPending(s.drv.Now())
+			case <-s.drv.Wake():
+				s.drv.RunPending(s.drv.Now())
+				s.flush()
+			case <-txs:
+				s.transmit()
+				drained <- struct{}{}
+			case <-timer.C:
+				if ok {
+					s.drv.RunPending(at)
+				}
 			}
 		}
-	}
+	})
+	return errors.New("the driver runtime stopped")
 }
 
 // watchTx signals txs whenever the client has queued frames, and waits for
@@ -335,15 +346,37 @@ func (s *Server) transmit() {
 	if !s.flush() {
 		return // the device is still full; the frames wait in the ring
 	}
+	// The frames go to the driver as one batch (one doorbell); the ring
+	// buffers are returned only after Pending's callback, so they are
+	// copied out first.
+	s.batch, s.frames = s.batch[:0], s.frames[:0]
 	sess.Pending(64, func(frame []byte) {
-		if len(s.backlog) > 0 {
-			s.backlog = append(s.backlog, append([]byte(nil), frame...))
-			return
-		}
-		if err := s.drv.Xmit(frame); errors.Is(err, s.queueErr) {
-			s.backlog = append(s.backlog, append([]byte(nil), frame...))
-		}
+		s.batch = append(s.batch, frame...)
+		s.frames = append(s.frames, nil)
+		s.lens = append(s.lens[:len(s.frames)-1], len(frame))
 	})
+	off := 0
+	for i, n := range s.lens[:len(s.frames)] {
+		s.frames[i] = s.batch[off : off+n]
+		off += n
+	}
+	if len(s.frames) == 0 {
+		return
+	}
+	sent, err := s.drv.XmitBatch(s.frames)
+	if errors.Is(err, s.queueErr) {
+		for _, f := range s.frames[sent:] {
+			s.backlog = append(s.backlog, append([]byte(nil), f...))
+		}
+	} else if err != nil && sent < len(s.frames) {
+		// A frame the driver refused for another reason (length): drop
+		// it, counted by the driver, and send the rest.
+		for _, f := range s.frames[sent+1:] {
+			if err := s.drv.Xmit(f); errors.Is(err, s.queueErr) {
+				s.backlog = append(s.backlog, append([]byte(nil), f...))
+			}
+		}
+	}
 }
 
 // flush retries frames the device refused while full; it reports whether
