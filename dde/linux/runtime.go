@@ -311,6 +311,17 @@ func (r *Runtime) Now() time.Duration {
 	return r.Stats().Now
 }
 
+// SetRxMode sets the interface's receive filter: promiscuous (every
+// frame) and all-multicast (every group frame), applied through the
+// driver's ndo_set_rx_mode as `ip link set ... promisc/allmulticast on`.
+func (r *Runtime) SetRxMode(promisc, allmulti bool) error {
+	var err error
+	if !r.do(func() { err = r.cSetRxMode(promisc, allmulti) }) {
+		return ErrStopped
+	}
+	return err
+}
+
 // MAC is the interface's address, as the driver set it (zero before
 // the interface is registered).
 func (r *Runtime) MAC() [6]byte {

@@ -72,6 +72,17 @@ func (r *Runtime) cStop() error {
 }
 
 func (r *Runtime) cOpen() error  { return errno(C.dde_net_open()) }
+
+func (r *Runtime) cSetRxMode(promisc, allmulti bool) error {
+	var f C.int
+	if promisc {
+		f |= C.DDE_RX_PROMISC
+	}
+	if allmulti {
+		f |= C.DDE_RX_ALLMULTI
+	}
+	return errno(C.dde_net_set_rx_mode(f))
+}
 func (r *Runtime) cClose() error { return errno(C.dde_net_close()) }
 
 func (r *Runtime) cXmit(frame []byte) error {

@@ -68,7 +68,15 @@ func parseArgs(args []string) (netserver.Config, error) {
 	return cfg, nil
 }
 
-// openNIC opens a NIC session on the nic endpoint.
+// rxMode is the receive filter the net server needs of the NIC: every
+// multicast frame, because netstack joins groups (IPv6 solicited-node and
+// all-nodes) that a link endpoint cannot pass down one by one; netstack
+// drops the groups it has not joined.
+const rxMode = session.RxAllMulti
+
+// openNIC opens a NIC session on the nic endpoint and (re)applies what
+// the driver must know of us: the receive filter. This runs again after
+// every NIC-server restart: the new driver instance starts from reset.
 func openNIC(t *sys.Task) (*session.Client, error) {
 	nic, err := t.Cap("nic")
 	if err != nil {
@@ -86,7 +94,14 @@ func openNIC(t *sys.Task) (*session.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return session.NewClient(region.Bytes())
+	c, err := session.NewClient(region.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := t.Call(nic, []byte{session.OpRxMode, rxMode}, nil, 10*time.Second); err != nil {
+		return nil, fmt.Errorf("setting the receive filter: %w", err)
+	}
+	return c, nil
 }
 
 func run(t *sys.Task) error {

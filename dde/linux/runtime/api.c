@@ -9,6 +9,7 @@
  */
 #include <linux/kernel.h>
 #include <linux/jiffies.h>
+#include <linux/netdevice.h>
 #include "dde.h"
 
 static bool started, in_loop;
@@ -87,6 +88,23 @@ int dde_net_open(void)
 
 	settle();
 	return err;
+}
+
+int dde_net_set_rx_mode(int flags)
+{
+	struct net_device *dev = dde_net_device();
+
+	if (!dev)
+		return -ENODEV;
+	dev->flags &= ~(IFF_PROMISC | IFF_ALLMULTI);
+	if (flags & DDE_RX_PROMISC)
+		dev->flags |= IFF_PROMISC;
+	if (flags & DDE_RX_ALLMULTI)
+		dev->flags |= IFF_ALLMULTI;
+	if (netif_running(dev) && dev->netdev_ops->ndo_set_rx_mode)
+		dev->netdev_ops->ndo_set_rx_mode(dev);
+	settle();
+	return 0;
 }
 
 int dde_net_close(void)

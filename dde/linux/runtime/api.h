@@ -39,6 +39,11 @@ void dde_fini(void); /* frees the runtime's bookkeeping; dde_init again to reuse
 int dde_net_open(void);
 int dde_net_close(void);
 int dde_net_xmit(const void *frame, int len);
+/* Receive filter: what the stack above asks for, applied through the
+ * driver's ndo_set_rx_mode as `ip link set promisc/allmulticast` would. */
+#define DDE_RX_PROMISC 1
+#define DDE_RX_ALLMULTI 2
+int dde_net_set_rx_mode(int flags);
 /* n frames laid end to end in buf; stops at the first refusal (sent says
  * how many went); one settle for the batch. */
 int dde_net_xmit_batch(const unsigned char *buf, const int *lens, int n, int *sent);

@@ -33,6 +33,7 @@ type Driver interface {
 	Open() error
 	Xmit(frame []byte) error
 	XmitBatch(frames [][]byte) (int, error)
+	SetRxMode(promisc, allmulti bool) error
 	Loop(f func()) bool
 	IRQ()
 	Wake() <-chan struct{}
@@ -172,6 +173,8 @@ type Server struct {
 	carrier bool
 	mac     [6]byte
 	backlog [][]byte
+	rxFlags uint32 // receive filter in force (mu)
+	ctl     chan func() // work for the loop from other goroutines
 
 	batch  []byte   // transmit: the frames of one batch, end to end
 	frames [][]byte // and each one (loop only)
@@ -181,7 +184,7 @@ type Server struct {
 // New makes a server for driver d; queueFull is the driver's "transmit
 // queue stopped" error (frames are held back and retried, not dropped).
 func New(t *sys.Task, d Driver, queueFull error) *Server {
-	return &Server{t: t, drv: d, queueErr: queueFull}
+	return &Server{t: t, drv: d, queueErr: queueFull, ctl: make(chan func())}
 }
 
 // Receive implements dde.NetHost.Receive: a frame from the wire.
@@ -204,12 +207,48 @@ func (s *Server) Carrier(up bool) {
 	fmt.Printf("link %s\n", map[bool]string{true: "up", false: "down"}[up])
 }
 
-// open answers a session request: a fresh session replaces the old one.
-func (s *Server) open(r *sys.Request) {
-	if len(r.Payload) != 1 || r.Payload[0] != session.OpOpen {
+// request answers a call on the nic endpoint.
+func (s *Server) request(r *sys.Request) {
+	switch {
+	case len(r.Payload) == 1 && r.Payload[0] == session.OpOpen:
+		s.open(r)
+	case len(r.Payload) > 0 && r.Payload[0] == session.OpRxMode:
+		s.rxMode(r)
+	default:
 		r.Fail(abi.ErrBadRequest, "unknown NIC request")
+	}
+}
+
+// rxMode applies a receive filter request on the loop (the driver's
+// thread) and answers once the driver has it.
+func (s *Server) rxMode(r *sys.Request) {
+	promisc, allmulti, err := session.ParseRxMode(r.Payload)
+	if err != nil {
+		r.Fail(abi.ErrBadRequest, "%v", err)
 		return
 	}
+	done := make(chan error, 1)
+	select {
+	case s.ctl <- func() { done <- s.drv.SetRxMode(promisc, allmulti) }:
+	case <-time.After(5 * time.Second):
+		r.Fail(abi.ErrTimeout, "the driver loop is busy")
+		return
+	}
+	if err := <-done; err != nil {
+		r.Fail(abi.ErrBadRequest, "receive filter: %v", err)
+		return
+	}
+	s.mu.Lock()
+	s.rxFlags = uint32(r.Payload[1])
+	if s.sess != nil {
+		s.sess.SetRxMode(s.rxFlags)
+	}
+	s.mu.Unlock()
+	r.Reply(nil)
+}
+
+// open answers a session request: a fresh session replaces the old one.
+func (s *Server) open(r *sys.Request) {
 	h, err := s.t.NewMemory(session.Bytes())
 	if err != nil {
 		r.Fail(abi.ErrQuota, "session memory: %v", err)
@@ -234,6 +273,7 @@ func (s *Server) open(r *sys.Request) {
 	}
 	s.sess, s.region = sess, region
 	sess.SetLink(s.carrier)
+	sess.SetRxMode(s.rxFlags)
 	s.mu.Unlock()
 	r.Reply(nil, abi.CapRef{Handle: h, Rights: abi.RightRead | abi.RightWrite})
 	s.t.Delete(h)
@@ -253,7 +293,7 @@ func (s *Server) Run(hw *Hardware) error {
 	if err != nil {
 		return err
 	}
-	if err := s.t.Listen(ep, s.open); err != nil {
+	if err := s.t.Listen(ep, s.request); err != nil {
 		return err
 	}
 	go s.t.Serve(context.Background())
@@ -299,6 +339,8 @@ func (s *Server) Run(hw *Hardware) error {
 			case <-txs:
 				s.transmit()
 				drained <- struct{}{}
+			case f := <-s.ctl:
+				f()
 			case <-timer.C:
 				if ok {
 					s.drv.RunPending(at)

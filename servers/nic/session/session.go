@@ -15,6 +15,7 @@
 //	        14  6B  MAC address
 //	        20  u32 frames the server refused (malformed, too long)
 //	        24  u32 frames dropped for want of a free client buffer
+//	        28  u32 receive filter in force (RxPromisc | RxAllMulti)
 //	64     a ring.Session with Layout (side A = the server):
 //	         server Tx = frames received from the wire, for the client
 //	         server Rx = frames the client wants sent
@@ -41,6 +42,17 @@ import (
 // Request codes on the NIC endpoint (first payload byte).
 const (
 	OpOpen = 'o'
+	// OpRxMode [op, flags]: set the receive filter (flags: RxPromisc,
+	// RxAllMulti; others refused). The NIC server applies it through the
+	// driver and shows it in the status block. Not kept across a NIC
+	// server restart: the client replays it with its other settings.
+	OpRxMode = 'm'
+)
+
+// Receive filter flags of OpRxMode.
+const (
+	RxPromisc  = 1 << 0 // every frame on the wire
+	RxAllMulti = 1 << 1 // every group (multicast) frame
 )
 
 // MaxFrame is the longest frame (no FCS): 1500 + 14 + a VLAN tag.
@@ -71,6 +83,7 @@ type Status struct {
 	MAC     [6]byte
 	Refused uint32
 	Dropped uint32
+	RxMode  uint32 // the receive filter in force
 }
 
 // status gives atomic access to the status block in shared memory.
@@ -89,6 +102,7 @@ func (s status) read() (Status, error) {
 	copy(st.MAC[:], s.b[14:20])
 	st.Refused = atomic.LoadUint32(s.word(20))
 	st.Dropped = atomic.LoadUint32(s.word(24))
+	st.RxMode = atomic.LoadUint32(s.word(28))
 	return st, nil
 }
 
@@ -115,6 +129,20 @@ func NewServer(mem []byte, mac [6]byte, mtu uint16) (*Server, error) {
 	copy(mem[14:20], mac[:])
 	atomic.StoreUint32(s.st.word(0), magic)
 	return s, nil
+}
+
+// SetRxMode publishes the receive filter in force.
+func (s *Server) SetRxMode(flags uint32) { atomic.StoreUint32(s.st.word(28), flags) }
+
+// ParseRxMode checks an OpRxMode request's payload.
+func ParseRxMode(payload []byte) (promisc, allmulti bool, err error) {
+	if len(payload) != 2 || payload[0] != OpRxMode {
+		return false, false, errors.New("nic session: OpRxMode takes one flags byte")
+	}
+	if f := payload[1]; f&^(RxPromisc|RxAllMulti) != 0 {
+		return false, false, fmt.Errorf("nic session: unknown receive filter flags %#x", f&^(RxPromisc|RxAllMulti))
+	}
+	return payload[1]&RxPromisc != 0, payload[1]&RxAllMulti != 0, nil
 }
 
 // SetLink publishes the link state.

@@ -131,3 +131,26 @@ func FuzzServerPending(f *testing.F) {
 		})
 	})
 }
+
+// OpRxMode requests: exactly one flags byte of known flags.
+func TestParseRxMode(t *testing.T) {
+	for _, c := range []struct {
+		in                []byte
+		promisc, allmulti bool
+		ok                bool
+	}{
+		{[]byte{OpRxMode, 0}, false, false, true},
+		{[]byte{OpRxMode, RxPromisc}, true, false, true},
+		{[]byte{OpRxMode, RxAllMulti}, false, true, true},
+		{[]byte{OpRxMode, RxPromisc | RxAllMulti}, true, true, true},
+		{[]byte{OpRxMode, 4}, false, false, false},
+		{[]byte{OpRxMode}, false, false, false},
+		{[]byte{OpRxMode, 0, 0}, false, false, false},
+		{[]byte{OpOpen, 0}, false, false, false},
+	} {
+		p, a, err := ParseRxMode(c.in)
+		if (err == nil) != c.ok || p != c.promisc || a != c.allmulti {
+			t.Errorf("ParseRxMode(%v) = %v, %v, %v", c.in, p, a, err)
+		}
+	}
+}

@@ -177,7 +177,17 @@ func TestNetInboundHTTP(t *testing.T) {
 		out, err := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...).CombinedOutput()
 		return string(out), err
 	}
-	out, err := peer("curl", "-sS", "--max-time", "30", "http://192.0.2.2:8080/hello")
+	// IPv6 first, started by the peer: its neighbour solicitation goes to
+	// our solicited-node multicast group, which the net server's receive
+	// filter (all-multicast, set through the driver) lets in.
+	if out, err := peer("ip", "addr", "add", "2001:db8::1/64", "dev", "tap0", "nodad"); err != nil {
+		t.Fatalf("adding the peer's IPv6 address: %v\n%s", err, out)
+	}
+	out, err := peer("curl", "-sS", "-g", "--max-time", "30", "http://[2001:db8::2]:8080/hello")
+	if err != nil || out != "hello from GrailOS\n" {
+		t.Fatalf("curl over IPv6 /hello: %v %q", err, out)
+	}
+	out, err = peer("curl", "-sS", "--max-time", "30", "http://192.0.2.2:8080/hello")
 	if err != nil || out != "hello from GrailOS\n" {
 		t.Fatalf("curl /hello: %v %q", err, out)
 	}
