@@ -125,6 +125,9 @@ func (k *Kernel) spawn(parent *Task, spec *abi.SpawnSpec, caps []namedCap) (t *T
 	if st, err := os.Stat(bin); err != nil || !st.Mode().IsRegular() {
 		return nil, nil, abi.Errorf(abi.ErrNotFound, "task %s: no binary %q in the binaries folder", spec.Name, spec.Binary)
 	}
+	if err := checkStatic(bin); err != nil {
+		return nil, nil, abi.Errorf(abi.ErrBadRequest, "task %s: %v", spec.Name, err)
+	}
 	k.mu.Lock()
 	if k.stopping {
 		k.mu.Unlock()
