@@ -209,10 +209,17 @@ func (k *Kernel) opSpawn(t *Task, m *abi.Message) {
 }
 
 // trace records an event a task reports.
+//
+// Only the root task (init, the supervisor) may write events about another
+// task; anyone else's events are about itself. A stamp from the future is
+// clamped to now (a task cannot reorder the log past the present).
 func (k *Kernel) trace(t *Task, tr *abi.Trace, mono int64) {
 	subject := tr.Subject
-	if subject == "" {
+	if subject == "" || t != k.root {
 		subject = t.name
+	}
+	if now := Monotonic(); mono > now || mono <= 0 {
+		mono = now
 	}
 	k.events.AddAt(mono, t.name, subject, tr.Kind, tr.Detail)
 	switch tr.Kind {

@@ -124,6 +124,10 @@ func Caps(t *sys.Task, report Report) {
 	report("spawn-without-spawner", status(err))
 	_, err = t.Raw(&abi.Message{Header: abi.Header{Op: abi.OpKill, Cap: echo}}, 0)
 	report("kill-with-endpoint", status(err))
+
+	// Events about another task: only init may write them; ours are
+	// recorded about ourselves (the test reads the event log).
+	report("trace-other-subject", status(t.Trace("gave-up", "echo", "forged by probe")))
 }
 
 // Trigger makes the echo server misbehave: hang (its dispatcher blocks

@@ -216,9 +216,20 @@ func TestCapabilityRules(t *testing.T) {
 		"raw-kernel-only-op":           "bad request",
 		"spawn-without-spawner":        "wrong object type",
 		"kill-with-endpoint":           "wrong object type",
+		"trace-other-subject":          "ok",
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("outcomes (-want +got):\n%s", d)
+	}
+	// The probe's event about echo was recorded about the probe.
+	var forged []string
+	for _, e := range s.Kernel.Events().Snapshot() {
+		if e.Kind == "gave-up" {
+			forged = append(forged, e.Subject+" "+e.Detail)
+		}
+	}
+	if d := cmp.Diff([]string{"probe forged by probe"}, forged); d != "" {
+		t.Errorf("gave-up events (-want +got):\n%s", d)
 	}
 }
 
