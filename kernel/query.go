@@ -78,6 +78,24 @@ func (k *Kernel) Kill(name string) error {
 	return nil
 }
 
+// Note sends the live task called name an operator note (EventNote): what
+// it means is the task's business (a driver server with -inject takes
+// "inject segv" and the like). The note is recorded in the event log.
+func (k *Kernel) Note(name string, note []byte) error {
+	if len(note) == 0 || len(note) > abi.MaxNote {
+		return fmt.Errorf("a note is 1 to %d bytes", abi.MaxNote)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	t, ok := k.byName[name]
+	if !ok {
+		return fmt.Errorf("no running task named %q", name)
+	}
+	k.events.Add("kernel", name, "note", string(note))
+	k.send(t, abi.Message{Header: abi.Header{Op: abi.OpEvent, Arg0: uint64(abi.EventNote)}, Payload: append([]byte(nil), note...)})
+	return nil
+}
+
 // Pid returns the host pid of the live task called name.
 func (k *Kernel) Pid(name string) (int, bool) {
 	k.mu.Lock()

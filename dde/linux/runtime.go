@@ -311,6 +311,17 @@ func (r *Runtime) Now() time.Duration {
 	return r.Stats().Now
 }
 
+// InjectFault plants kind at the entry of the donor's ndo_start_xmit: it
+// fires the next time the driver transmits. For recovery tests and
+// benchmarks only; nothing undoes it but a restart of the process.
+func (r *Runtime) InjectFault(kind Fault) error {
+	var err error
+	if !r.do(func() { err = r.cInjectFault(kind) }) {
+		return ErrStopped
+	}
+	return err
+}
+
 // SetRxMode sets the interface's receive filter: promiscuous (every
 // frame) and all-multicast (every group frame), applied through the
 // driver's ndo_set_rx_mode as `ip link set ... promisc/allmulticast on`.

@@ -19,10 +19,13 @@ typedef void (*dde_exit_fn)(void);
 import "C"
 
 import (
+	"errors"
 	"fmt"
 	"syscall"
 	"time"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // Module is a donor driver's entry points, C function pointers from the
@@ -72,6 +75,33 @@ func (r *Runtime) cStop() error {
 }
 
 func (r *Runtime) cOpen() error  { return errno(C.dde_net_open()) }
+
+// cInjectFault overwrites the entry of the donor's ndo_start_xmit with
+// code that faults when the driver next transmits: a load from address 0
+// (SIGSEGV inside donor code) or a jump to itself (the driver's thread
+// hangs there).
+func (r *Runtime) cInjectFault(kind Fault) error {
+	fn := C.dde_net_xmit_fn()
+	if fn == nil {
+		return errors.New("dde: no interface to inject into")
+	}
+	var code []byte
+	switch kind {
+	case FaultSegv:
+		code = []byte{0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0} // mov 0x0, %rax
+	case FaultHang:
+		code = []byte{0xeb, 0xfe} // jmp .
+	default:
+		return fmt.Errorf("dde: unknown fault %d", kind)
+	}
+	off := uintptr(fn) & 4095
+	pages := unsafe.Slice((*byte)(unsafe.Add(fn, -int(off))), 8192)
+	if err := unix.Mprotect(pages, unix.PROT_READ|unix.PROT_WRITE|unix.PROT_EXEC); err != nil {
+		return fmt.Errorf("dde: making the donor's text writable: %w", err)
+	}
+	copy(pages[off:], code)
+	return unix.Mprotect(pages, unix.PROT_READ|unix.PROT_EXEC)
+}
 
 func (r *Runtime) cSetRxMode(promisc, allmulti bool) error {
 	var f C.int

@@ -249,7 +249,14 @@ type EventKind uint64
 const (
 	EventReady  EventKind = 1 // the task sent OpReady
 	EventExited EventKind = 2 // the task's process ended; arg1 = ExitCode
+	// EventNote: a note from the host's operator (grail inject, tests),
+	// payload = the note (at most MaxNote bytes); Cap is 0. Only the
+	// kernel sends it; a task decides what its notes mean.
+	EventNote EventKind = 3
 )
+
+// MaxNote is the longest operator note.
+const MaxNote = 256
 
 func (k EventKind) String() string {
 	switch k {
@@ -257,6 +264,8 @@ func (k EventKind) String() string {
 		return "ready"
 	case EventExited:
 		return "exited"
+	case EventNote:
+		return "note"
 	}
 	return fmt.Sprintf("event(%d)", uint64(k))
 }

@@ -95,6 +95,9 @@ func (t *Task) control(r *Request) {
 	}
 	switch r.Payload[0] {
 	case CtlPing:
+		if t.Health != nil {
+			t.Health()
+		}
 		r.Reply([]byte{CtlPing})
 	case CtlPeerUp, CtlPeerDown:
 		name := string(r.Payload[1:])

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -46,7 +47,19 @@ type Task struct {
 	// OnPeer is called (from the dispatcher) when init reports that a server
 	// this task uses has restarted (up=true) or is down for good (up=false).
 	OnPeer func(name string, up bool)
+	// Health, if set, is called (from the dispatcher) before a heartbeat
+	// is answered and should return only once the task's real work loop
+	// has shown it is alive: a server whose worker hangs while its
+	// dispatcher runs then misses heartbeats, and init's hang detection
+	// sees it.
+	Health func()
+	onNote atomic.Pointer[func(note []byte)]
 }
+
+// SetOnNote sets the receiver of the host operator's notes (Kernel.Note):
+// each is passed on a goroutine of its own. Notes before it is set are
+// dropped.
+func (t *Task) SetOnNote(f func(note []byte)) { t.onNote.Store(&f) }
 
 type result struct {
 	m   abi.Message
@@ -163,6 +176,12 @@ func (t *Task) read() {
 				Payload: append([]byte(nil), m.Payload...), Caps: append([]abi.CapRef(nil), m.Caps...)}
 		case abi.OpEvent:
 			closeAll(fds)
+			if abi.EventKind(m.Arg0) == abi.EventNote && m.Cap == 0 {
+				if f := t.onNote.Load(); f != nil {
+					go (*f)(append([]byte(nil), m.Payload...))
+				}
+				continue
+			}
 			select {
 			case t.events <- Event{Task: m.Cap, Kind: abi.EventKind(m.Arg0), Exit: abi.ExitCode(m.Arg1), Name: string(m.Payload)}:
 			default:
@@ -259,10 +278,17 @@ func (t *Task) Call(ep abi.Handle, payload []byte, caps []abi.CapRef, timeout ti
 // Ready tells the kernel (and through it the parent) that the task is up.
 func (t *Task) Ready() error { _, err := t.simple(abi.OpReady, 0, 0, 0); return err }
 
-// Trace appends an event to the kernel's event log, stamped now.
+// Trace appends an event to the kernel's event log, stamped now. Only init
+// may name another task as the subject; anyone else's events are about
+// themselves.
 func (t *Task) Trace(kind, subject, detail string) error {
+	return t.TraceAt(Monotonic(), kind, subject, detail)
+}
+
+// TraceAt is Trace with the stamp (Monotonic) of when it happened.
+func (t *Task) TraceAt(mono int64, kind, subject, detail string) error {
 	tr := abi.Trace{Kind: kind, Subject: subject, Detail: detail}
-	_, fds, err := t.rpc(&abi.Message{Header: abi.Header{Op: abi.OpTrace, Arg0: uint64(Monotonic())}, Payload: tr.Encode()}, 0)
+	_, fds, err := t.rpc(&abi.Message{Header: abi.Header{Op: abi.OpTrace, Arg0: uint64(mono)}, Payload: tr.Encode()}, 0)
 	closeAll(fds)
 	return err
 }

@@ -107,6 +107,15 @@ int dde_net_set_rx_mode(int flags)
 	return 0;
 }
 
+void *dde_net_xmit_fn(void)
+{
+	struct net_device *dev = dde_net_device();
+
+	if (!dev || !dev->netdev_ops || !dev->netdev_ops->ndo_start_xmit)
+		return NULL;
+	return (void *)dev->netdev_ops->ndo_start_xmit;
+}
+
 int dde_net_close(void)
 {
 	int err = dde_netdev_close();

@@ -44,6 +44,8 @@ int dde_net_xmit(const void *frame, int len);
 #define DDE_RX_PROMISC 1
 #define DDE_RX_ALLMULTI 2
 int dde_net_set_rx_mode(int flags);
+/* The donor's ndo_start_xmit, for fault injection (NULL before probe). */
+void *dde_net_xmit_fn(void);
 /* n frames laid end to end in buf; stops at the first refusal (sent says
  * how many went); one settle for the batch. */
 int dde_net_xmit_batch(const unsigned char *buf, const int *lens, int n, int *sent);

@@ -21,6 +21,7 @@ func serve() error {
 	fs := flag.NewFlagSet("e1000", flag.ContinueOnError)
 	device := fs.String("device", "nic0", "name of the device capability")
 	virtual := fs.Bool("virtual-time", false, "the driver's delays advance the DDE clock instead of sleeping (emulated hardware only)")
+	inject := fs.Bool("inject", false, "accept OpInject on the nic endpoint: crash, hang or exit on request (recovery tests and benchmarks)")
 	if err := fs.Parse(t.Args); err != nil {
 		return err
 	}
@@ -36,6 +37,7 @@ func serve() error {
 		return err
 	}
 	srv = nicserver.New(t, rt, dde.ErrQueueFull)
+	srv.Inject = *inject
 	return srv.Run(hw)
 }
 

@@ -17,10 +17,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"grailos/arch/machine/devchan"
+	dde "grailos/dde/linux"
 	"grailos/kernel/abi"
 	"grailos/kernel/shm"
 	"grailos/kernel/sys"
@@ -34,6 +37,7 @@ type Driver interface {
 	Xmit(frame []byte) error
 	XmitBatch(frames [][]byte) (int, error)
 	SetRxMode(promisc, allmulti bool) error
+	InjectFault(kind dde.Fault) error
 	Loop(f func()) bool
 	IRQ()
 	Wake() <-chan struct{}
@@ -165,6 +169,14 @@ type Server struct {
 	t        *sys.Task
 	drv      Driver
 	queueErr error
+	// Inject makes the server take the operator's fault notes (Kernel.Note:
+	// "inject segv", "inject hang", "inject exit"): for recovery tests and
+	// benchmarks, set from the server's -inject flag. Clients of the NIC
+	// session can never ask for a fault.
+	Inject bool
+
+	traces    chan traceEvent // events for the kernel's log, sent off the loop
+	forwarded atomic.Bool     // a frame has gone through since start
 
 	mu      sync.Mutex
 	sess    *session.Server
@@ -184,7 +196,29 @@ type Server struct {
 // New makes a server for driver d; queueFull is the driver's "transmit
 // queue stopped" error (frames are held back and retried, not dropped).
 func New(t *sys.Task, d Driver, queueFull error) *Server {
-	return &Server{t: t, drv: d, queueErr: queueFull, ctl: make(chan func())}
+	return &Server{t: t, drv: d, queueErr: queueFull, ctl: make(chan func()), traces: make(chan traceEvent, 16)}
+}
+
+// traceEvent is an event for the kernel's log, stamped when it happened.
+type traceEvent struct {
+	at           int64
+	kind, detail string
+}
+
+// trace queues an event for the kernel's log without blocking the loop
+// (a full queue drops it: events are for people and benchmarks).
+func (s *Server) trace(kind, detail string) {
+	select {
+	case s.traces <- traceEvent{sys.Monotonic(), kind, detail}:
+	default:
+	}
+}
+
+// firstFrame records the first frame forwarded in either direction.
+func (s *Server) firstFrame(dir string) {
+	if !s.forwarded.Load() && s.forwarded.CompareAndSwap(false, true) {
+		s.trace("first-frame", dir)
+	}
 }
 
 // Receive implements dde.NetHost.Receive: a frame from the wire.
@@ -192,7 +226,9 @@ func (s *Server) Receive(frame []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.sess != nil {
-		s.sess.Deliver(frame)
+		if ok, _ := s.sess.Deliver(frame); ok {
+			s.firstFrame("rx")
+		}
 	}
 }
 
@@ -204,6 +240,7 @@ func (s *Server) Carrier(up bool) {
 	if s.sess != nil {
 		s.sess.SetLink(up)
 	}
+	s.trace(map[bool]string{true: "link-up", false: "link-down"}[up], "")
 	fmt.Printf("link %s\n", map[bool]string{true: "up", false: "down"}[up])
 }
 
@@ -238,6 +275,7 @@ func (s *Server) rxMode(r *sys.Request) {
 		r.Fail(abi.ErrBadRequest, "receive filter: %v", err)
 		return
 	}
+	s.trace("rx-mode", fmt.Sprintf("promisc=%v allmulti=%v", promisc, allmulti))
 	s.mu.Lock()
 	s.rxFlags = uint32(r.Payload[1])
 	if s.sess != nil {
@@ -245,6 +283,40 @@ func (s *Server) rxMode(r *sys.Request) {
 	}
 	s.mu.Unlock()
 	r.Reply(nil)
+}
+
+// note takes an operator's note: with Inject, "inject segv" and "inject
+// hang" plant the fault in the donor's transmit path (it fires on the next
+// frame sent), "inject exit" makes the server exit with status 3.
+// Everything else is reported and ignored.
+func (s *Server) note(note []byte) {
+	kind, ok := strings.CutPrefix(string(note), "inject ")
+	if !ok || !s.Inject {
+		fmt.Printf("note %q ignored (fault notes need -inject)\n", note)
+		return
+	}
+	var f func()
+	switch kind {
+	case "segv":
+		f = func() { s.report(kind, s.drv.InjectFault(dde.FaultSegv)) }
+	case "hang":
+		f = func() { s.report(kind, s.drv.InjectFault(dde.FaultHang)) }
+	case "exit":
+		f = func() { fmt.Println("injected: exit"); os.Exit(3) }
+	default:
+		fmt.Printf("note %q: unknown fault (segv, hang, exit)\n", note)
+		return
+	}
+	s.ctl <- f
+}
+
+func (s *Server) report(kind string, err error) {
+	if err != nil {
+		fmt.Printf("inject %s: %v\n", kind, err)
+		return
+	}
+	s.trace("fault-armed", kind)
+	fmt.Printf("injected: %s (fires on the next transmit)\n", kind)
 }
 
 // open answers a session request: a fresh session replaces the old one.
@@ -282,10 +354,16 @@ func (s *Server) open(r *sys.Request) {
 // Run brings the NIC up and serves until the task ends. hw's interrupt
 // line feeds the driver.
 func (s *Server) Run(hw *Hardware) error {
+	go func() {
+		for e := range s.traces {
+			s.t.TraceAt(e.at, e.kind, "", e.detail)
+		}
+	}()
 	if err := s.drv.Start(); err != nil {
 		return fmt.Errorf("driver start: %w", err)
 	}
 	s.mac = s.drv.MAC()
+	s.trace("probe-done", fmt.Sprintf("%x", s.mac))
 	if err := s.drv.Open(); err != nil {
 		return fmt.Errorf("driver open: %w", err)
 	}
@@ -295,6 +373,14 @@ func (s *Server) Run(hw *Hardware) error {
 	}
 	if err := s.t.Listen(ep, s.request); err != nil {
 		return err
+	}
+	// A heartbeat is answered only once the loop (the driver's thread)
+	// has taken a turn: a driver hung inside its own code is a hang.
+	s.t.SetOnNote(s.note)
+	s.t.Health = func() {
+		done := make(chan struct{})
+		s.ctl <- func() { close(done) }
+		<-done
 	}
 	go s.t.Serve(context.Background())
 	irqs := make(chan struct{}, 1)
@@ -406,6 +492,9 @@ func (s *Server) transmit() {
 		return
 	}
 	sent, err := s.drv.XmitBatch(s.frames)
+	if sent > 0 {
+		s.firstFrame("tx")
+	}
 	if errors.Is(err, s.queueErr) {
 		for _, f := range s.frames[sent:] {
 			s.backlog = append(s.backlog, append([]byte(nil), f...))
