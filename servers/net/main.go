@@ -17,6 +17,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"grailos/kernel/abi"
@@ -124,8 +125,14 @@ func run(t *sys.Task) error {
 	if err != nil {
 		return err
 	}
+	var gone atomic.Bool
 	t.OnPeer = func(name string, up bool) {
 		if !up {
+			// init gave up on the NIC server: say so, and fail what
+			// waits on the network rather than leave it hanging.
+			gone.Store(true)
+			srv.LinkGone()
+			fmt.Printf("net: link down: %s is down for good; connections aborted, new ones fail\n", name)
 			return
 		}
 		go func() {
@@ -135,6 +142,9 @@ func run(t *sys.Task) error {
 				return
 			}
 			ep.SetNIC(c)
+			if gone.CompareAndSwap(true, false) {
+				srv.LinkBack()
+			}
 			fmt.Printf("net: re-attached to %s\n", name)
 		}()
 	}

@@ -107,3 +107,19 @@ func (s *Server) OpenSession(mem []byte) (*Session, error) {
 	go ss.serve()
 	return ss, nil
 }
+
+// LinkGone is called when the NIC is gone for good (init gave up on the
+// NIC server): the interface is disabled, so new connections and
+// datagrams fail at once (network unreachable), and every transport
+// endpoint is aborted, so a client blocked in a read or write gets an
+// error (connection aborted) instead of waiting for TCP to time out.
+func (s *Server) LinkGone() {
+	s.Stack.DisableNIC(NICID)
+	for _, ep := range s.Stack.RegisteredEndpoints() {
+		ep.Abort()
+	}
+}
+
+// LinkBack re-enables the interface after LinkGone (a NIC server came
+// back).
+func (s *Server) LinkBack() { s.Stack.EnableNIC(NICID) }

@@ -172,3 +172,64 @@ func TestDriverRecoveryEveryKind(t *testing.T) {
 	}
 	t.Logf("exits %v, crash detections %v; download %s s, longest stall %s ms", exits, detected, res[2], res[3])
 }
+
+// When the driver keeps crashing past its restart intensity, init gives up
+// on it cleanly: the net server reports link down and aborts what waits on
+// the network, so the client's download ends with an error instead of
+// hanging, its next connection fails at once, and ps says why the driver
+// is down.
+func TestDriverGiveUpLinkDown(t *testing.T) {
+	needNetBinaries(t, "fetch")
+	sys := strings.Replace(recoverySystem("t-giveup", `"-url", "http://192.0.2.1:8080/", "-rounds", "2", "-every", "20ms", "-wait", "30s"`),
+		"intensity = 20", "intensity = 1\non_exhausted = \"give_up\"", 1)
+	s := boot(t, sys)
+	servePeerStream(t, PeerNetns("t-giveup", "nic0"), "giveup", 1<<30)
+	k := s.Kernel
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if p, _, e := fetchState(k.Logs("fetch"), 1); p >= 1<<20 {
+			break
+		} else if e != "" || time.Now().After(deadline) {
+			t.Fatalf("download at %d bytes: %s", p, e)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	mark := k.Events().Len()
+	if err := k.Kill("e1000"); err != nil { // restart 1: within the intensity
+		t.Fatal(err)
+	}
+	if _, _, err := k.Events().WaitFor(mark, "e1000", "ready", 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	mark = k.Events().Len()
+	if err := k.Note("e1000", []byte("inject segv")); err != nil { // restart 2: past it
+		t.Fatal(err)
+	}
+	if _, _, err := k.Events().WaitFor(mark, "e1000", "gave-up", 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.WaitOutput("net", "net: link down: e1000 is down for good; connections aborted, new ones fail", 1, 30*time.Second); err != nil {
+		t.Fatalf("%v: %v", err, k.Logs("net"))
+	}
+	if err := k.WaitOutput("fetch", "DONE", 1, time.Minute); err != nil {
+		t.Fatalf("%v: %v", err, k.Logs("fetch"))
+	}
+	_, res1, err1 := fetchState(k.Logs("fetch"), 1)
+	_, res2, err2 := fetchState(k.Logs("fetch"), 2)
+	if res1 != nil || !strings.Contains(err1, "software caused connection abort") {
+		t.Errorf("download 1: result %v, error %q; want ECONNABORTED", res1, err1)
+	}
+	if res2 != nil || !strings.Contains(err2, "network is unreachable") {
+		t.Errorf("download 2: result %v, error %q; want network unreachable", res2, err2)
+	}
+	var state string
+	for _, ti := range k.Tasks() {
+		if ti.Name == "e1000" {
+			state = ti.State
+		}
+	}
+	if !strings.HasPrefix(state, "gave-up: ") {
+		t.Errorf("ps shows e1000 as %q, want gave-up and the reason", state)
+	}
+	t.Logf("e1000: %s; fetch: %q, %q", state, err1, err2)
+}
