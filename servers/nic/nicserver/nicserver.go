@@ -185,7 +185,7 @@ type Server struct {
 	carrier bool
 	mac     [6]byte
 	backlog [][]byte
-	rxFlags uint32 // receive filter in force (mu)
+	rxFlags uint32      // receive filter in force (mu)
 	ctl     chan func() // work for the loop from other goroutines
 
 	batch  []byte   // transmit: the frames of one batch, end to end
