@@ -25,6 +25,7 @@ build: deps
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -o $(BIN)/ $(CMDS)
 	GO=$(GO) scripts/build-nic.sh e1000
+	GO=$(GO) scripts/build-nic.sh rtl8139
 
 # The main job: boot the default system, crash a server, watch it return.
 demo: build

@@ -64,6 +64,18 @@ func ddeGoNetReceive(frame unsafe.Pointer, n C.int) {
 	}
 }
 
+//export ddeGoIRQLevel
+func ddeGoIRQLevel() C.int {
+	d, ok := rt().cfg.Device.(LevelIRQ)
+	switch {
+	case !ok:
+		return -1
+	case d.IRQLevel():
+		return 1
+	}
+	return 0
+}
+
 //export ddeGoCarrier
 func ddeGoCarrier(up C.int) {
 	if h := rt().cfg.Net; h != nil {

@@ -57,6 +57,11 @@ ENTRY void dde_host_net_receive(const void *frame, int len)
 	ddeGoNetReceive((void *)frame, len);
 }
 
+ENTRY int dde_host_irq_level(void)
+{
+	return ddeGoIRQLevel();
+}
+
 ENTRY void dde_host_carrier(int up)
 {
 	ddeGoCarrier(up);

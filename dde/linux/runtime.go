@@ -28,6 +28,18 @@ type Device interface {
 	IOWrite(bar int, off uint32, size int, v uint32)
 }
 
+// LevelIRQ is implemented by a Device that can tell its interrupt line's
+// level. PCI INTx is level-triggered but reaches the runtime as rising
+// edges (Runtime.IRQ); a cause the device raises while the handler runs
+// keeps the line asserted without a new edge. After each handler the
+// runtime asks IRQLevel, which must first let the device perform every
+// access made so far (posted writes: the handler's acknowledgements), and
+// delivers the interrupt again while the line stays asserted, as an
+// interrupt controller does after the EOI. Without it only edges count.
+type LevelIRQ interface {
+	IRQLevel() bool
+}
+
 // NetHost receives what a network driver hands up, on the DDE thread.
 // Receive owns frame (a whole Ethernet frame without FCS).
 type NetHost interface {
@@ -98,7 +110,7 @@ type Runtime struct {
 	mu      sync.Mutex // guards stopped
 	stopped bool
 	final   Stats
-	traps   int // WARNs the trap handler reported (DDE thread only)
+	traps   int          // WARNs the trap handler reported (DDE thread only)
 	tid     atomic.Int32 // the DDE thread's id: entry points called on it run inline
 
 	batch     []byte  // XmitBatch's frames, end to end (DDE thread only)

@@ -74,7 +74,7 @@ func (r *Runtime) cStop() error {
 	return errno(C.dde_stop(C.dde_exit_fn(r.cfg.Module.Exit)))
 }
 
-func (r *Runtime) cOpen() error  { return errno(C.dde_net_open()) }
+func (r *Runtime) cOpen() error { return errno(C.dde_net_open()) }
 
 // cInjectFault overwrites the entry of the donor's ndo_start_xmit with
 // code that faults when the driver next transmits: a load from address 0
@@ -217,4 +217,26 @@ func (r *Runtime) kfree(p unsafe.Pointer) {
 func (r *Runtime) warn(x int) (y int) {
 	r.do(func() { y = int(C.dde_test_warn(C.int(x))) })
 	return y
+}
+
+// etherCRC is the runtime's ether_crc(6, addr) (crc32_le and
+// byte_rev_table), for its tests. Pure C: no DDE thread needed.
+func etherCRC(addr [6]byte) uint32 {
+	return uint32(C.dde_test_ether_crc((*C.uchar)(unsafe.Pointer(&addr[0]))))
+}
+
+// csumDev runs the runtime's skb_copy_and_csum_dev on a CHECKSUM_PARTIAL
+// copy of frame (checksum from start, stored at start+offset), for its
+// tests.
+func (r *Runtime) csumDev(frame []byte, start, offset int) (out []byte, err error) {
+	cf := C.CBytes(frame)
+	defer C.free(cf)
+	co := (*C.uchar)(C.calloc(C.size_t(len(frame)), 1))
+	defer C.free(unsafe.Pointer(co))
+	r.do(func() {
+		if rc := C.dde_test_csum_dev((*C.uchar)(cf), C.int(len(frame)), C.int(start), C.int(offset), co); rc != 0 {
+			err = syscall.Errno(-rc)
+		}
+	})
+	return C.GoBytes(unsafe.Pointer(co), C.int(len(frame))), err
 }

@@ -3,7 +3,10 @@
 package linux
 
 import (
+	"bytes"
 	"errors"
+	"hash/crc32"
+	"math/bits"
 	"strings"
 	"testing"
 
@@ -149,5 +152,61 @@ func TestWarnContinues(t *testing.T) {
 	}
 	if st := r.Stats(); st.Warnings != 4+once {
 		t.Errorf("Stats.Warnings = %d, want %d", st.Warnings, 4+once)
+	}
+}
+
+// ether_crc, as 8139too hashes multicast addresses into its MAR filter:
+// the runtime's crc32_le and byte_rev_table against the Ethernet CRC
+// (the big-endian CRC-32 of the address, RTL8139 datasheet; the machine's
+// model computes its filter bit the same way).
+func TestEtherCRC(t *testing.T) {
+	for _, a := range [][6]byte{
+		{0x01, 0x00, 0x5e, 0x00, 0x00, 0x01}, // all-hosts
+		{0x33, 0x33, 0xff, 0x00, 0x00, 0x02}, // a solicited-node group
+		{0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+		{0, 0, 0, 0, 0, 0},
+	} {
+		want := bits.Reverse32(^crc32.ChecksumIEEE(a[:]))
+		if got := etherCRC(a); got != want {
+			t.Errorf("ether_crc(%x) = %#08x, want %#08x", a, got, want)
+		}
+	}
+}
+
+// skb_copy_and_csum_dev copies the frame and completes the checksum the
+// stack left to the device (8139too advertises NETIF_F_HW_CSUM and
+// finishes it in software): the one's-complement sum from csum_start to
+// the end, folded and inverted, at csum_start + csum_offset; an odd
+// length included.
+func TestCopyAndCsumDev(t *testing.T) {
+	var log []string
+	r, _, _ := newTestRuntime(t, &log)
+	for _, n := range []int{60, 61, 1514} {
+		frame := make([]byte, n)
+		for i := range frame {
+			frame[i] = byte(i*7 + n)
+		}
+		const start, offset = 34, 6                             // a UDP header after Ethernet and IPv4
+		frame[start+offset], frame[start+offset+1] = 0x12, 0x34 // the pseudo-header sum the stack leaves
+		got, err := r.csumDev(frame, start, offset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum uint32
+		for i := start; i < n; i += 2 {
+			w := uint32(frame[i]) << 8
+			if i+1 < n {
+				w |= uint32(frame[i+1])
+			}
+			sum += w
+		}
+		for sum>>16 != 0 {
+			sum = sum&0xffff + sum>>16
+		}
+		want := bytes.Clone(frame)
+		want[start+offset], want[start+offset+1] = byte(^sum>>8), byte(^sum)
+		if !bytes.Equal(got, want) {
+			t.Errorf("%d bytes: got checksum %x, want %x (or the copy differs)", n, got[start+offset:start+offset+2], want[start+offset:start+offset+2])
+		}
 	}
 }

@@ -257,25 +257,12 @@ func (d *Device) writeCTRL(v uint32) {
 }
 
 func (d *Device) noteUnknown(off uint32, write bool, v uint32) {
-	u, ok := d.unknown[off]
-	if !ok {
-		u = &UnknownAccess{Off: off}
-		d.unknown[off] = u
-		op := "read"
-		if write {
-			op = "write"
-		}
-		if d.cfg.OnEvent != nil {
-			d.cfg.OnEvent(Event{Kind: EventUnknownRegister, Addr: uint64(off), Len: 4,
-				What: fmt.Sprintf("first %s of unmodelled register %#05x", op, off)})
-		}
+	if e, first := d.unknown.Note(off, 4, 5, write, v); first && d.cfg.OnEvent != nil {
+		d.cfg.OnEvent(e)
 	}
 	if write {
-		u.Writes++
-		u.LastWrite = v
 		d.stats.UnknownWrites++
 	} else {
-		u.Reads++
 		d.stats.UnknownReads++
 	}
 }

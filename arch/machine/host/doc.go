@@ -4,12 +4,16 @@
 //
 // A Machine (New, Start, Handoff, Close) puts together:
 //
-//   - a Function (function.go): the e1000 register model and its pci
-//     configuration space, implementing devchan.Handler. BAR0 (memory)
-//     goes to the model's MMIO, BAR1 (I/O) to its port I/O, config cycles
-//     to the pci.Space; a BAR whose decode bit is off answers
-//     StatusDisabled (a master abort), and the model may DMA only while
-//     bus mastering is on. A driver attaching is a function-level reset:
+//   - a Function (function.go): a device Model (model.go: the 82540EM
+//     of package e1000 or the RTL8139 of package rtl8139, chosen by
+//     Config.Model, -model on the command line) and its pci
+//     configuration space, implementing devchan.Handler. A memory BAR
+//     goes to the model's MMIO, an I/O BAR to its port I/O, as the
+//     model's header lays them out (e1000: BAR0 memory, BAR1 I/O;
+//     RTL8139: BAR0 I/O, BAR1 memory); the other kind on a BAR is
+//     StatusBadBAR. Config cycles go to the pci.Space; a BAR whose
+//     decode bit is off answers StatusDisabled (a master abort), and the
+//     model may DMA only while bus mastering is on. A driver attaching is a function-level reset:
 //     configuration space and model back to power-on, so a dead driver's
 //     rings are never DMA'd into again.
 //   - a Pool (pool.go): the DMA window, a memfd shared with the driver at

@@ -6,41 +6,44 @@ import (
 	"time"
 
 	"grailos/arch/machine/devchan"
-	"grailos/arch/machine/e1000"
+	"grailos/arch/machine/hw"
 	"grailos/arch/machine/pci"
 )
 
-// FunctionConfig wires one 82540EM function.
+// FunctionConfig wires one function.
 type FunctionConfig struct {
+	Model   string // a model name (LookupModel); "" is DefaultModel
 	MAC     [6]byte
-	Pool    *Pool                  // the DMA window (required)
-	Wire    e1000.Wire             // frames out; nil drops them
-	Clock   e1000.Clock            // nil: every interrupt delay is zero
-	Wake    func(at time.Duration) // see e1000.Config.Wake
-	OnEvent func(e1000.Event)      // problems the model reports
+	DMA     hw.DMA                 // the DMA window, normally a *Pool (required)
+	Wire    hw.Wire                // frames out; nil drops them
+	Clock   hw.Clock               // nil: every interrupt delay is zero
+	Wake    func(at time.Duration) // see ModelConfig.Wake
+	OnEvent func(hw.Event)         // problems the model reports
 	IRQ     func(level bool)       // INTA#; may also be set later with SetIRQ
 	// OnAttach, if set, is called when a driver attaches, before the
 	// function-level reset.
 	OnAttach func(gen uint32)
 }
 
-// Function is one PCI function of the machine: the 82540EM model, its
-// configuration space and its DMA pool. It implements devchan.Handler:
-// memory BAR0 goes to the model's MMIO, I/O BAR1 to its port I/O, config
-// cycles to the pci.Space; accesses to a BAR whose decode bit is off in
-// the command register are refused (a master abort: reads return
-// all-ones), and the model may DMA only while bus mastering is on.
+// Function is one PCI function of the machine: a device model, its
+// configuration space and its DMA window. It implements devchan.Handler:
+// a memory BAR goes to the model's MMIO, an I/O BAR to its port I/O (as
+// the model's header lays them out), config cycles to the pci.Space;
+// accesses to a BAR whose decode bit is off in the command register are
+// refused (a master abort: reads return all-ones), and the model may DMA
+// only while bus mastering is on.
 type Function struct {
-	dev      *e1000.Device
+	spec     ModelSpec
+	dev      Model
+	bars     [pci.NumBARs]pci.BAR // the header's, for routing
 	space    *pci.Space
-	pool     *Pool
 	irq      atomic.Pointer[func(bool)]
 	onAttach func(gen uint32)
 
 	mmioReads, mmioWrites, ioAccesses, cfgAccesses, decodeOff, resets atomic.Uint64
 }
 
-// irqLine adapts Function's settable IRQ hook to e1000.IRQ.
+// irqLine adapts Function's settable IRQ hook to hw.IRQ.
 type irqLine struct{ f *Function }
 
 func (l irqLine) Set(level bool) {
@@ -51,19 +54,26 @@ func (l irqLine) Set(level bool) {
 
 // NewFunction builds the function in its power-on state.
 func NewFunction(cfg FunctionConfig) (*Function, error) {
-	if cfg.Pool == nil {
-		return nil, fmt.Errorf("host: function needs a DMA pool")
+	if cfg.DMA == nil {
+		return nil, fmt.Errorf("host: function needs a DMA window")
 	}
-	space, err := pci.New(e1000.PCIHeader())
+	if cfg.Model == "" {
+		cfg.Model = DefaultModel
+	}
+	spec, err := LookupModel(cfg.Model)
 	if err != nil {
 		return nil, err
 	}
-	f := &Function{space: space, pool: cfg.Pool, onAttach: cfg.OnAttach}
+	space, err := pci.New(spec.Header())
+	if err != nil {
+		return nil, err
+	}
+	f := &Function{spec: spec, bars: space.Header().BARs, space: space, onAttach: cfg.OnAttach}
 	if cfg.IRQ != nil {
 		f.SetIRQ(cfg.IRQ)
 	}
-	f.dev, err = e1000.New(e1000.Config{
-		MAC: cfg.MAC, DMA: cfg.Pool, Wire: cfg.Wire, IRQ: irqLine{f},
+	f.dev, err = spec.New(ModelConfig{
+		MAC: cfg.MAC, DMA: cfg.DMA, Wire: cfg.Wire, IRQ: irqLine{f},
 		Clock: cfg.Clock, Wake: cfg.Wake, BusMaster: space.BusMaster, OnEvent: cfg.OnEvent,
 	})
 	if err != nil {
@@ -75,8 +85,17 @@ func NewFunction(cfg FunctionConfig) (*Function, error) {
 // SetIRQ installs the interrupt line's sink (the channel server's SetIRQ).
 func (f *Function) SetIRQ(set func(level bool)) { f.irq.Store(&set) }
 
-// Device returns the device model.
-func (f *Function) Device() *e1000.Device { return f.dev }
+// Model returns the device model.
+func (f *Function) Model() Model { return f.dev }
+
+// Spec returns the kind of the device model.
+func (f *Function) Spec() ModelSpec { return f.spec }
+
+// barIs reports whether bar exists and is of the given kind (I/O or
+// memory).
+func (f *Function) barIs(bar int, io bool) bool {
+	return bar >= 0 && bar < len(f.bars) && f.bars[bar].Size != 0 && f.bars[bar].IO == io
+}
 
 // Space returns the configuration space.
 func (f *Function) Space() *pci.Space { return f.space }
@@ -119,7 +138,7 @@ func (f *Function) ConfigWrite(off uint32, size int, v uint32) devchan.Status {
 
 // MMIORead implements devchan.Handler.
 func (f *Function) MMIORead(bar int, off uint32, size int) (uint64, devchan.Status) {
-	if bar != 0 {
+	if !f.barIs(bar, false) {
 		return 0, devchan.StatusBadBAR
 	}
 	if !f.space.MemoryEnabled() {
@@ -132,7 +151,7 @@ func (f *Function) MMIORead(bar int, off uint32, size int) (uint64, devchan.Stat
 
 // MMIOWrite implements devchan.Handler.
 func (f *Function) MMIOWrite(bar int, off uint32, size int, v uint64) devchan.Status {
-	if bar != 0 {
+	if !f.barIs(bar, false) {
 		return devchan.StatusBadBAR
 	}
 	if !f.space.MemoryEnabled() {
@@ -146,7 +165,7 @@ func (f *Function) MMIOWrite(bar int, off uint32, size int, v uint64) devchan.St
 
 // IORead implements devchan.Handler.
 func (f *Function) IORead(bar int, off uint32, size int) (uint32, devchan.Status) {
-	if bar != 1 {
+	if !f.barIs(bar, true) {
 		return 0, devchan.StatusBadBAR
 	}
 	if !f.space.IOEnabled() {
@@ -159,7 +178,7 @@ func (f *Function) IORead(bar int, off uint32, size int) (uint32, devchan.Status
 
 // IOWrite implements devchan.Handler.
 func (f *Function) IOWrite(bar int, off uint32, size int, v uint32) devchan.Status {
-	if bar != 1 {
+	if !f.barIs(bar, true) {
 		return devchan.StatusBadBAR
 	}
 	if !f.space.IOEnabled() {

@@ -106,7 +106,7 @@ func TestDecodeAndBusMaster(t *testing.T) {
 	if err := d.cl.Sync(); err != nil {
 		t.Fatal(err)
 	}
-	if s := m.Function().Device().Stats(); s.DMARefused != 1 || s.TxStopped == "" {
+	if s := m.Function().Model().(E1000).Stats(); s.DMARefused != 1 || s.TxStopped == "" {
 		t.Errorf("DMA without bus mastering: refused %d, tx stopped %q", s.DMARefused, s.TxStopped)
 	}
 	if !strings.Contains(logs.String(), "bus master disabled") {
@@ -161,7 +161,7 @@ func TestBringUpInProcess(t *testing.T) {
 	if err := d.send(frames.WhoHas(d.mac, ourIP, peerIP)); err != nil {
 		t.Fatal(err)
 	}
-	ds := m.Function().Device().Stats()
+	ds := m.Function().Model().(E1000).Stats()
 	if ds.TxFrames != 0 || ds.TxDropped != 1 || ds.DMARefused != 0 {
 		t.Errorf("device stats %+v", ds)
 	}
@@ -169,7 +169,7 @@ func TestBringUpInProcess(t *testing.T) {
 	// the ring in the pool and raises the interrupt.
 	reply := frames.ARP{Dst: d.mac, Src: peerMAC, Op: frames.ARPReply, SenderMAC: peerMAC, SenderIP: peerIP,
 		TargetMAC: d.mac, TargetIP: ourIP}.Frame()
-	if !m.Function().Device().Receive(reply) {
+	if !m.Function().Model().(E1000).Device.Receive(reply) {
 		t.Fatal("model refused the frame")
 	}
 	var got []byte
@@ -206,7 +206,7 @@ func TestInterruptDelayTimer(t *testing.T) {
 	}
 	edges := m.Stats().IRQEdges
 	frame := frames.WhoHas(peerMAC, peerIP, ourIP)
-	if !m.Function().Device().Receive(frame) {
+	if !m.Function().Model().(E1000).Device.Receive(frame) {
 		t.Fatal("model refused the frame")
 	}
 	if n, err := d.irq.Wait(time.Now().Add(maxWaitIRQ)); err != nil || n != 1 {

@@ -11,15 +11,16 @@ import (
 	"time"
 
 	"grailos/arch/machine/devchan"
-	"grailos/arch/machine/e1000"
+	"grailos/arch/machine/hw"
 	"grailos/arch/machine/wire"
 	"grailos/kernel/shm"
 )
 
-// Config is the machine's small configuration: one 82540EM, its pool,
-// its channel, and optionally its wire.
+// Config is the machine's small configuration: one device model, its
+// pool, its channel, and optionally its wire.
 type Config struct {
-	Name     string  // instance name; "" means "e1000-0"
+	Model    string  // device model (LookupModel); "" means DefaultModel
+	Name     string  // instance name; "" means "<model>-0"
 	MAC      [6]byte // zero means DefaultMAC
 	PoolSize int     // bytes; 0 means DefaultPoolSize
 	BusBase  uint64  // 0 means DefaultBusBase
@@ -81,8 +82,11 @@ type Machine struct {
 
 // New builds the machine. Nothing runs until Start.
 func New(cfg Config) (m *Machine, err error) {
+	if cfg.Model == "" {
+		cfg.Model = DefaultModel
+	}
 	if cfg.Name == "" {
-		cfg.Name = "e1000-0"
+		cfg.Name = cfg.Model + "-0"
 	}
 	if cfg.MAC == ([6]byte{}) {
 		cfg.MAC = DefaultMAC
@@ -109,7 +113,7 @@ func New(cfg Config) (m *Machine, err error) {
 	if m.pool, err = NewPool(cfg.PoolSize, cfg.BusBase); err != nil {
 		return nil, err
 	}
-	var w e1000.Wire
+	var w hw.Wire
 	if cfg.Wire != nil {
 		if m.wire, err = wire.Open(*cfg.Wire); err != nil {
 			return nil, err
@@ -117,8 +121,8 @@ func New(cfg Config) (m *Machine, err error) {
 		w = m.wire
 	}
 	m.fn, err = NewFunction(FunctionConfig{
-		MAC: cfg.MAC, Pool: m.pool, Wire: w, Clock: m, Wake: m.wakeAt,
-		OnEvent:  func(e e1000.Event) { m.events.logf(m.log, "device: %v", e) },
+		Model: cfg.Model, MAC: cfg.MAC, DMA: m.pool, Wire: w, Clock: m, Wake: m.wakeAt,
+		OnEvent:  func(e hw.Event) { m.events.logf(m.log, "device: %v", e) },
 		OnAttach: func(gen uint32) { m.log.Printf("driver attached (generation %d): function reset", gen) },
 	})
 	if err != nil {
@@ -152,7 +156,7 @@ func New(cfg Config) (m *Machine, err error) {
 	return m, nil
 }
 
-// Now implements e1000.Clock: monotonic time since the machine was built.
+// Now implements hw.Clock: monotonic time since the machine was built.
 func (m *Machine) Now() time.Duration { return time.Since(m.epoch) }
 
 // wakeAt is the model's Wake hook; it runs with the device lock held, so
@@ -181,14 +185,14 @@ func (m *Machine) Start() {
 			m.wireWG.Add(1)
 			go func() {
 				defer m.wireWG.Done()
-				dev := m.fn.Device()
-				if err := m.wire.Run(func(f []byte) { dev.Receive(f) }); err != nil {
+				dev := m.fn.Model()
+				if err := m.wire.Run(dev.Receive); err != nil {
 					m.log.Printf("wire: %v", err)
 				}
 			}()
 		}
-		m.log.Printf("%s: 82540EM %x, pool %d bytes at bus %#x, channel %d bytes%s",
-			m.cfg.Name, m.cfg.MAC, m.pool.Size(), m.pool.Base(), m.chMem.Size(), m.wireNote())
+		m.log.Printf("%s: %s %x, pool %d bytes at bus %#x, channel %d bytes%s",
+			m.cfg.Name, m.fn.Spec().Chip, m.cfg.MAC, m.pool.Size(), m.pool.Base(), m.chMem.Size(), m.wireNote())
 	})
 }
 
@@ -203,7 +207,7 @@ func (m *Machine) wireNote() string {
 // sleep until the earliest deadline (or until the model arms an earlier
 // one), then Tick.
 func (m *Machine) timers() {
-	dev := m.fn.Device()
+	dev := m.fn.Model()
 	t := time.NewTimer(time.Hour)
 	t.Stop()
 	for {
@@ -231,7 +235,7 @@ func (m *Machine) timers() {
 func (m *Machine) Description() devchan.Description {
 	h := m.fn.Space().Header()
 	d := devchan.Description{
-		Name: m.cfg.Name, Model: "82540EM",
+		Name: m.cfg.Name, Model: m.fn.Spec().Chip,
 		VendorID: h.VendorID, DeviceID: h.DeviceID, SubsysVendorID: h.SubsysVendorID, SubsystemID: h.SubsystemID,
 		Revision: h.Revision, Class: h.Class, InterruptPin: h.InterruptPin,
 		MAC:  net.HardwareAddr(m.cfg.MAC[:]).String(),
@@ -279,11 +283,12 @@ func (m *Machine) PeerAddrs() []netip.Prefix {
 
 // Stats returns the machine's counters.
 func (m *Machine) Stats() Stats {
-	fs, ss, ds := m.fn.Stats(), m.srv.Stats(), m.fn.Device().Stats()
+	fs, ss := m.fn.Stats(), m.srv.Stats()
+	tx, rx := m.fn.Model().Frames()
 	s := Stats{
 		MMIO: fs.MMIOReads + fs.MMIOWrites, IO: fs.IO, Config: fs.Config,
 		Refused: ss.Refused, DMARefused: m.pool.Refused(),
-		FramesOut: ds.TxFrames, RxFrames: ds.RxFrames,
+		FramesOut: tx, RxFrames: rx,
 		Attaches: ss.Attaches, IRQEdges: ss.IRQEdges,
 	}
 	if m.wire != nil {
@@ -309,6 +314,7 @@ func (m *Machine) Close() error {
 		}
 		m.wireWG.Wait()
 		m.log.Printf("stats: %v", m.Stats())
+		m.log.Printf("%s: %s", m.fn.Spec().Chip, m.fn.Model().Counters())
 		m.release()
 	})
 	return m.closeErr

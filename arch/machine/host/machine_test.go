@@ -432,6 +432,7 @@ func TestMainRejectsFlags(t *testing.T) {
 		{[]string{"-mac", "nonsense"}, "-mac \"nonsense\": not a 48-bit MAC address"},
 		{[]string{"-addr", "192.0.2.1"}, "-addr: netip.ParsePrefix(\"192.0.2.1\"): no '/'"},
 		{[]string{"extra"}, "unexpected arguments [\"extra\"]"},
+		{[]string{"-model", "ne2000", "-no-wire"}, `-model: unknown device model "ne2000" (have e1000, rtl8139)`},
 		{[]string{"-ctl-fd", "1", "-no-wire"}, "control socket fd 1"},
 	}
 	for _, tc := range tests {

@@ -84,7 +84,8 @@ func Main(args []string, stderr io.Writer) int {
 func parseFlags(args []string, stderr io.Writer) (Config, int, error) {
 	fs := flag.NewFlagSet("machine", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	name := fs.String("name", "e1000-0", "instance name")
+	model := fs.String("model", DefaultModel, "device model: "+strings.Join(ModelNames(), " or "))
+	name := fs.String("name", "", "instance name (default <model>-0)")
 	mac := fs.String("mac", net.HardwareAddr(DefaultMAC[:]).String(), "the NIC's MAC address (burned into its EEPROM)")
 	pool := fs.Int("pool", DefaultPoolSize, "DMA pool size in bytes")
 	base := fs.Uint64("bus-base", DefaultBusBase, "bus address of the DMA pool")
@@ -100,7 +101,13 @@ func parseFlags(args []string, stderr io.Writer) (Config, int, error) {
 	if fs.NArg() != 0 {
 		return Config{}, 0, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	cfg := Config{Name: *name, PoolSize: *pool, BusBase: *base, QueueCap: *queue}
+	if _, err := LookupModel(*model); err != nil {
+		return Config{}, 0, fmt.Errorf("-model: %w", err)
+	}
+	if *name == "" {
+		*name = *model + "-0"
+	}
+	cfg := Config{Model: *model, Name: *name, PoolSize: *pool, BusBase: *base, QueueCap: *queue}
 	hw, err := net.ParseMAC(*mac)
 	if err != nil || len(hw) != 6 {
 		return Config{}, 0, fmt.Errorf("-mac %q: not a 48-bit MAC address", *mac)

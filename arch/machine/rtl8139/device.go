@@ -3,7 +3,6 @@ package rtl8139
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
@@ -62,50 +61,20 @@ type Config struct {
 	EEPROM []uint16
 }
 
-// EventKind classifies a reported problem.
-type EventKind uint8
+// EventKind is hw.EventKind: what kind of problem the model reports.
+type EventKind = hw.EventKind
 
-// Event kinds.
+// Event kinds this model reports (see package hw).
 const (
-	EventDMARefused      EventKind = iota + 1 // DMA outside the pool or with bus mastering off
-	EventBadDescriptor                        // transmit descriptor the model cannot honour; aborted
-	EventWireError                            // Wire.Send failed; the frame is lost
-	EventBadAccess                            // register access of a bad size, alignment or offset
-	EventUnknownRegister                      // first access to a register the model does not know
+	EventDMARefused      = hw.EventDMARefused
+	EventBadDescriptor   = hw.EventBadDescriptor
+	EventWireError       = hw.EventWireError
+	EventBadAccess       = hw.EventBadAccess
+	EventUnknownRegister = hw.EventUnknownRegister
 )
 
-var eventNames = [...]string{"", "dma-refused", "bad-descriptor", "wire-error", "bad-access", "unknown-register"}
-
-func (k EventKind) String() string {
-	if int(k) < len(eventNames) && k != 0 {
-		return eventNames[k]
-	}
-	return fmt.Sprintf("event(%d)", k)
-}
-
-// Event describes one reported problem.
-type Event struct {
-	Kind EventKind
-	Ring string // "tx", "rx" or "" (register access)
-	Addr uint64 // bus address for DMA, register offset for accesses
-	Len  int    // bytes of the refused DMA or access size
-	What string // what the device was doing
-	Err  error  // underlying error from DMA or Wire, if any
-}
-
-func (e Event) String() string {
-	s := fmt.Sprintf("%s: %s", e.Kind, e.What)
-	if e.Ring != "" {
-		s = e.Ring + " " + s
-	}
-	if e.Kind == EventDMARefused || e.Len != 0 {
-		s += fmt.Sprintf(" (addr %#x len %d)", e.Addr, e.Len)
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
-}
+// Event is hw.Event: one reported problem.
+type Event = hw.Event
 
 // Stats are the model's own counters (the guest-visible MPC register is
 // separate). They survive resets.
@@ -128,13 +97,9 @@ type Stats struct {
 	Resets            uint64 // CR.RST, 9346CR auto-load and Reset calls
 }
 
-// UnknownAccess is one entry of the debug list of unmodelled registers.
-type UnknownAccess struct {
-	Off       uint32
-	Reads     uint64
-	Writes    uint64
-	LastWrite uint32
-}
+// UnknownAccess is hw.UnknownAccess: one entry of the debug list of
+// unmodelled registers.
+type UnknownAccess = hw.UnknownAccess
 
 // MaxFrame is the longest frame (without FCS) the model transmits or
 // receives: the RTL8139's 1792-byte transmit limit, which is also what
@@ -178,7 +143,7 @@ type Device struct {
 	timerAt    time.Duration
 
 	stats   Stats
-	unknown map[uint32]*UnknownAccess
+	unknown hw.UnknownRegisters
 }
 
 // New builds a device in its power-on state, link up.
@@ -201,7 +166,7 @@ func New(cfg Config) (*Device, error) {
 			return nil, fmt.Errorf("rtl8139: hardware revision %#x has bits outside %#x", cfg.HWRevision, hwRevMask)
 		}
 	}
-	d := &Device{cfg: cfg, unknown: map[uint32]*UnknownAccess{}, cable: true}
+	d := &Device{cfg: cfg, cable: true}
 	if cfg.EEPROM != nil {
 		copy(d.ee.words[:], cfg.EEPROM)
 	} else {
@@ -320,12 +285,7 @@ func (d *Device) Stats() Stats {
 func (d *Device) Unknown() []UnknownAccess {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := make([]UnknownAccess, 0, len(d.unknown))
-	for _, u := range d.unknown {
-		out = append(out, *u)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Off < out[j].Off })
-	return out
+	return d.unknown.List()
 }
 
 // EEPROM returns a copy of the EEPROM contents.

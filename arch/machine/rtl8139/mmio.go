@@ -334,25 +334,12 @@ func (d *Device) writeBMCR(v uint16) {
 }
 
 func (d *Device) noteUnknown(off uint32, write bool, v uint32) {
-	u, ok := d.unknown[off]
-	if !ok {
-		u = &UnknownAccess{Off: off}
-		d.unknown[off] = u
-		op := "read"
-		if write {
-			op = "write"
-		}
-		if d.cfg.OnEvent != nil {
-			d.cfg.OnEvent(Event{Kind: EventUnknownRegister, Addr: uint64(off), Len: 1,
-				What: fmt.Sprintf("first %s of unmodelled register %#02x", op, off)})
-		}
+	if e, first := d.unknown.Note(off, 1, 2, write, v); first && d.cfg.OnEvent != nil {
+		d.cfg.OnEvent(e)
 	}
 	if write {
-		u.Writes++
-		u.LastWrite = v
 		d.stats.UnknownWrites++
 	} else {
-		u.Reads++
 		d.stats.UnknownReads++
 	}
 }

@@ -69,22 +69,13 @@ type CompileResult struct {
 // the compiler reported.
 func Compile(ctx context.Context, o CompileOptions) (*CompileResult, error) {
 	m := o.Manifest
-	prov, err := ReadProvenance(o.DonorDir)
+	prov, err := checkDonorTree(m, o.DonorDir)
 	if err != nil {
-		return nil, fmt.Errorf("%w (run scripts/donor-fetch.sh %s)", err, m.Port)
+		return nil, err
 	}
 	if prov.Headers.Version != o.CFlags.Headers.Version || prov.Headers.Package != o.CFlags.Headers.Name {
 		return nil, fmt.Errorf("cflags are for %s %s but %s was checked against %s %s: regenerate the cflags",
 			o.CFlags.Headers.Name, o.CFlags.Headers.Version, o.DonorDir, prov.Headers.Package, prov.Headers.Version)
-	}
-	for _, p := range m.Files {
-		rec, ok := prov.File(p)
-		if !ok {
-			return nil, fmt.Errorf("%s is not recorded in %s (run scripts/donor-fetch.sh %s)", p, filepath.Join(o.DonorDir, ProvenanceFile), m.Port)
-		}
-		if h, _, err := HashFile(filepath.Join(o.DonorDir, filepath.FromSlash(p))); err != nil || h != rec.SHA256 {
-			return nil, fmt.Errorf("%s differs from its recorded SHA-256 (run scripts/donor-fetch.sh %s)", p, m.Port)
-		}
 	}
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return nil, err
@@ -158,18 +149,42 @@ func compileOne(ctx context.Context, o CompileOptions, prov *Provenance, src, cf
 	if err != nil {
 		return ObjectRecord{}, err
 	}
-	srcRec, _ := prov.File(src)
 	rec := ObjectRecord{
-		Object: base + ".o",
-		SHA256: sum,
-		Source: SourceRef{Package: prov.Tarball.Package, Version: prov.Package(prov.Tarball.Package),
-			Path: src, SHA256: srcRec.SHA256, TarballSHA256: prov.Tarball.SHA256},
+		Object:  base + ".o",
+		SHA256:  sum,
+		Source:  donorRef(prov, src),
 		Headers: o.CFlags.Headers,
 		CC:      o.CFlags.CCVersion,
 		CFlags:  cflagsSum,
 		Command: append([]string{o.CFlags.CC}, args...),
 	}
 	return rec, writeJSON(obj+".json", rec)
+}
+
+// checkDonorTree reads the donor tree's PROVENANCE.json and checks that
+// every file of the manifest is recorded there and unchanged on disk.
+func checkDonorTree(m *Manifest, dir string) (*Provenance, error) {
+	prov, err := ReadProvenance(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w (run scripts/donor-fetch.sh %s)", err, m.Port)
+	}
+	for _, p := range m.Files {
+		rec, ok := prov.File(p)
+		if !ok {
+			return nil, fmt.Errorf("%s is not recorded in %s (run scripts/donor-fetch.sh %s)", p, filepath.Join(dir, ProvenanceFile), m.Port)
+		}
+		if h, _, err := HashFile(filepath.Join(dir, filepath.FromSlash(p))); err != nil || h != rec.SHA256 {
+			return nil, fmt.Errorf("%s differs from its recorded SHA-256 (run scripts/donor-fetch.sh %s)", p, m.Port)
+		}
+	}
+	return prov, nil
+}
+
+// donorRef names a donor file of the tree prov describes.
+func donorRef(prov *Provenance, path string) SourceRef {
+	f, _ := prov.File(path)
+	return SourceRef{Package: prov.Tarball.Package, Version: prov.Package(prov.Tarball.Package),
+		Path: path, SHA256: f.SHA256, TarballSHA256: prov.Tarball.SHA256}
 }
 
 // archive builds lib<port>.a from scratch and writes its record.

@@ -64,8 +64,11 @@ func MakeLinkRecord(donorArchive, runtimeArchive, stubsObject string) (*LinkReco
 			Package: m.Source.Package, Version: m.Source.Version, Source: m.Source.Path, Source256: m.Source.SHA256})
 	}
 	for _, m := range rr.Members {
-		rec.Runtime.Members = append(rec.Runtime.Members, LinkMember{Object: m.Object, SHA256: m.SHA256,
-			Source: m.Source.Path, Source256: m.Source.SHA256})
+		lm := LinkMember{Object: m.Object, SHA256: m.SHA256, Source: m.Source.Path, Source256: m.Source.SHA256}
+		if d := m.Donor; d != nil { // a library module's donor file
+			lm.Package, lm.Version, lm.Source, lm.Source256 = d.Package, d.Version, d.Path, d.SHA256
+		}
+		rec.Runtime.Members = append(rec.Runtime.Members, lm)
 	}
 	if stubsObject != "" {
 		if sum, size, err := HashFile(stubsObject); err == nil {

@@ -125,3 +125,75 @@ func TestCompileRuntimeStopsOnError(t *testing.T) {
 		t.Error("archive written despite the failure")
 	}
 }
+
+// A library module's donor files are compiled into the runtime as a
+// port's are (no runtime folder on the include path, the library's own
+// module name), after the runtime's files, and recorded with their donor
+// source; the link record names them with package and version.
+func TestCompileRuntimeDonors(t *testing.T) {
+	src, _, out, cf := runtimeFixture(t)
+	tree := filepath.Join(t.TempDir(), "linux-6.1.192-2")
+	lib := filepath.Join(tree, "drivers", "x", "x.c")
+	if err := os.MkdirAll(filepath.Dir(lib), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{lib: "abc", filepath.Join(tree, "drivers", "x", "x.h"): "h"} {
+		if err := os.WriteFile(name, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prov := sampleProvenance() // records drivers/x/x.c as "abc", x.h as "h"
+	if err := WriteProvenance(tree, prov); err != nil {
+		t.Fatal(err)
+	}
+	m := &Manifest{Port: "x", Module: "xlib", Kbuild: "drivers/x/Makefile", Files: []string{"drivers/x/x.c", "drivers/x/x.h"}}
+	tools := &fakeTools{}
+	archive := filepath.Join(out, "libdde.a")
+	var log bytes.Buffer
+	rec, err := CompileRuntime(context.Background(), RuntimeOptions{SrcDir: src, OutDir: filepath.Join(out, "runtime"),
+		Archive: archive, Module: "dde", Donors: []RuntimeDonor{{Manifest: m, Dir: tree}}, CFlags: cf, Run: tools.run, Log: &log})
+	if err != nil {
+		t.Fatalf("CompileRuntime: %v\n%s", err, log.String())
+	}
+	if len(tools.cmds) != 4 || tools.cmds[3][0] != "ar" {
+		t.Fatalf("commands %q", tools.cmds)
+	}
+	c := tools.cmds[2]
+	want := []string{"gcc-12", "-I" + cf.Shadow, "-nostdinc", "-D__KERNEL__",
+		`-DKBUILD_BASENAME="x"`, `-DKBUILD_MODNAME="xlib"`, "-D__KBUILD_MODNAME=kmod_xlib"}
+	if !slices.Equal(c[:len(want)], want) || c[len(c)-1] != lib {
+		t.Errorf("library compile %q, want it to start %q and end with %s", c, want, lib)
+	}
+	if len(rec.Members) != 3 || rec.Members[0].Donor != nil || rec.Members[2].Object != "x.o" {
+		t.Fatalf("members %+v", rec.Members)
+	}
+	wantRef := SourceRef{Package: "linux-source-6.1", Version: "6.1.192-2", Path: "drivers/x/x.c",
+		SHA256: HashBytes([]byte("abc")), TarballSHA256: prov.Tarball.SHA256}
+	if d := rec.Members[2].Donor; d == nil || *d != wantRef {
+		t.Errorf("donor of x.o %+v, want %+v", d, wantRef)
+	}
+
+	// The link record carries the library's package, version and path.
+	dir := t.TempDir()
+	donor := filepath.Join(dir, "libdemo.a")
+	ar := &ArchiveRecord{Archive: "libdemo.a", Port: "demo"}
+	writeArchive(t, donor, []byte("donor archive"), ar, func(s string) { ar.SHA256 = s })
+	lr, err := MakeLinkRecord(donor, archive, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantMember := LinkMember{Object: "x.o", SHA256: rec.Members[2].SHA256, Package: "linux-source-6.1", Version: "6.1.192-2",
+		Source: "drivers/x/x.c", Source256: HashBytes([]byte("abc"))}
+	if got := lr.Runtime.Members[2]; got != wantMember {
+		t.Errorf("link member %+v, want %+v", got, wantMember)
+	}
+
+	// A library file changed since the fetch is refused before compiling.
+	os.WriteFile(lib, []byte("abd"), 0o644)
+	tools.cmds = nil
+	if _, err := CompileRuntime(context.Background(), RuntimeOptions{SrcDir: src, OutDir: filepath.Join(out, "runtime"),
+		Archive: archive, Module: "dde", Donors: []RuntimeDonor{{Manifest: m, Dir: tree}}, CFlags: cf, Run: tools.run, Log: &log}); err == nil ||
+		!strings.Contains(err.Error(), "differs from its recorded SHA-256") || len(tools.cmds) != 0 {
+		t.Errorf("changed library file: %v, commands %q", err, tools.cmds)
+	}
+}

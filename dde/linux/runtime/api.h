@@ -62,5 +62,8 @@ void dde_test_dma_unmap(unsigned long long bus, unsigned long len);
 void *dde_test_kmalloc(unsigned long len);
 void dde_test_kfree(void *p);
 int dde_test_warn(int x); /* WARN(x == 42) and WARN_ON_ONCE(x == 42); returns x + 1 */
+unsigned int dde_test_ether_crc(const unsigned char *addr); /* ether_crc(6, addr): crc32_le, byte_rev_table */
+/* skb_copy_and_csum_dev of a CHECKSUM_PARTIAL frame into out (DDE thread). */
+int dde_test_csum_dev(const unsigned char *frame, int len, int start, int offset, unsigned char *out);
 
 #endif

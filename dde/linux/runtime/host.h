@@ -18,6 +18,11 @@ void dde_host_io_write(int bar, unsigned int off, int size, unsigned int v);
 unsigned int dde_host_config_read(unsigned int off, int size);
 void dde_host_config_write(unsigned int off, int size, unsigned int v);
 
+/* The interrupt line's level once the device has performed every access
+ * made so far: 1 asserted, 0 not, -1 the host cannot tell (then only
+ * edges count). */
+int dde_host_irq_level(void);
+
 /* One log line without its newline; level is the printk level 0-7. */
 void dde_host_log(int level, const char *line, int len);
 /* A received frame (no FCS) and link state, from the driver upwards. */

@@ -169,6 +169,28 @@ void mutex_unlock(struct mutex *m)
 	atomic_long_set(&m->owner, 0);
 }
 
+/* The RTNL: the one kernel-wide mutex the networking core holds around
+ * configuration; drivers take it in work items (8139too's thread). Held
+ * twice on the one thread is the same certain deadlock as any mutex. */
+static DEFINE_MUTEX(rtnl_mutex);
+
+void rtnl_lock(void)
+{
+	mutex_lock(&rtnl_mutex);
+}
+
+void rtnl_unlock(void)
+{
+	mutex_unlock(&rtnl_mutex);
+}
+
+/* RCU: readers run on the one thread, never across a call into the
+ * runtime that could wait, so by the time a writer calls this every
+ * reader has finished: the grace period is already over. */
+void synchronize_rcu(void)
+{
+}
+
 /* The IRQ line. The host notifies a rising edge (dde_irq_notify, from any
  * thread); the loop delivers it to the handler in hard-IRQ context when
  * the line is enabled and the virtual interrupt flag is set. */
@@ -180,8 +202,10 @@ static struct irq {
 	const char *name;
 	int depth;    /* disable_irq nesting */
 	bool pending; /* notified, not yet delivered */
+	int again;    /* deliveries in a row with the line still asserted after */
 } line;
 static int notified; /* written by any thread, atomically */
+#define DDE_IRQ_AGAIN 64
 static unsigned long handled, unhandled;
 
 void dde_irq_notify(void)
@@ -281,6 +305,23 @@ bool dde_irq_run(void)
 		unhandled++;
 	else
 		handled++;
+	/* The line is level-triggered but the host notifies rising edges: a
+	 * cause the device raised after the handler read its status keeps
+	 * the line asserted with no new edge (write-1-to-clear status, as the
+	 * RTL8139's, would then wait for ever). As an interrupt controller
+	 * after the EOI, deliver again while the host sees the line asserted.
+	 * A line still asserted after DDE_IRQ_AGAIN deliveries in a row is
+	 * left until its next edge, as the kernel's spurious-IRQ detector
+	 * would disable it, and said so once. */
+	if (dde_host_irq_level() == 1) {
+		if (++line.again < DDE_IRQ_AGAIN)
+			line.pending = true;
+		else if (line.again == DDE_IRQ_AGAIN)
+			dde_log(LOGLEVEL_WARNING, "dde: IRQ %u (%s) still asserted after %d deliveries; waiting for its next edge",
+				line.irq, line.name, DDE_IRQ_AGAIN);
+	} else {
+		line.again = 0;
+	}
 	return true;
 }
 

@@ -14,6 +14,9 @@
 #include <linux/moduleparam.h>
 #include <linux/in6.h>
 #include <net/checksum.h>
+#include <linux/crc32.h>
+#include <linux/bitrev.h>
+#include <linux/etherdevice.h>
 #include "dde.h"
 
 struct module __this_module = {
@@ -91,6 +94,39 @@ __sum16 csum_ipv6_magic(const struct in6_addr *saddr, const struct in6_addr *dad
 	while (s >> 32)
 		s = (s & 0xffffffff) + (s >> 32);
 	return csum_fold((__force __wsum)(u32)s);
+}
+
+/* CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), as lib/crc32.c's
+ * crc32_le: no initial or final inversion, the caller's seed in and the
+ * register out. 8139too hashes multicast addresses with it (ether_crc).
+ * Bit by bit: the runtime hashes a few addresses, not data. */
+u32 __pure crc32_le(u32 crc, unsigned char const *p, size_t len)
+{
+	int i;
+
+	while (len--) {
+		crc ^= *p++;
+		for (i = 0; i < 8; i++)
+			crc = (crc >> 1) ^ (crc & 1 ? 0xEDB88320 : 0);
+	}
+	return crc;
+}
+
+/* bitrev8 (lib/bitrev.c): byte_rev_table[b] is b with its bits in
+ * reverse order, built by the usual two-bits-at-a-time expansion. */
+#define R2(n) n, n + 2 * 64, n + 1 * 64, n + 3 * 64
+#define R4(n) R2(n), R2(n + 2 * 16), R2(n + 1 * 16), R2(n + 3 * 16)
+#define R6(n) R4(n), R4(n + 2 * 4), R4(n + 1 * 4), R4(n + 3 * 4)
+const u8 byte_rev_table[256] = { R6(0), R6(2), R6(1), R6(3) };
+#undef R2
+#undef R4
+#undef R6
+
+/* For the runtime's own tests: ether_crc (crc32_le through bitrev32), as
+ * 8139too and many drivers hash multicast addresses. */
+u32 dde_test_ether_crc(const u8 *addr)
+{
+	return ether_crc(ETH_ALEN, addr);
 }
 
 /* Module parameters: a server has no kernel command line, so the donor's

@@ -154,6 +154,14 @@ bool dde_napi_run(void)
 
 /* GRO: deliver at once. */
 
+/* The non-GRO receive path (8139too calls it from its NAPI poll): the
+ * same delivery, the frame leaves the Linux world here. */
+int netif_receive_skb(struct sk_buff *skb)
+{
+	dde_net_deliver(skb);
+	return NET_RX_SUCCESS;
+}
+
 gro_result_t napi_gro_receive(struct napi_struct *napi, struct sk_buff *skb)
 {
 	dde_net_deliver(skb);

@@ -21,6 +21,7 @@
 #include "dde.h"
 
 static struct net_device *host_dev;
+static int host_carrier = -1; /* carrier state the host was told last; -1: nothing yet */
 static int ifindex;
 static unsigned long tx_packets, tx_busy;
 unsigned long dde_rx_packets;
@@ -28,6 +29,7 @@ unsigned long dde_rx_packets;
 void dde_net_init(void)
 {
 	host_dev = NULL;
+	host_carrier = -1;
 	ifindex = 1; /* lo would be 1 */
 	tx_packets = tx_busy = dde_rx_packets = 0;
 }
@@ -197,6 +199,7 @@ int register_netdev(struct net_device *dev)
 	set_bit(__LINK_STATE_PRESENT, &dev->state);
 	dev->reg_state = NETREG_REGISTERED;
 	host_dev = dev;
+	host_carrier = -1;
 	return 0;
 }
 
@@ -220,13 +223,27 @@ void dev_addr_mod(struct net_device *dev, unsigned int offset, const void *addr,
 
 /* Carrier and queues. */
 
+/* The host hears of every carrier change, and of the state at open: a
+ * net_device starts with its carrier on (no __LINK_STATE_NOCARRIER), and
+ * a driver that never turns it off first (8139too: mii_check_media only
+ * calls netif_carrier_on, which changes nothing then) would otherwise
+ * leave the host believing the link is down. */
+static void tell_carrier(struct net_device *dev)
+{
+	int up = netif_carrier_ok(dev);
+
+	if (dev == host_dev && up != host_carrier) {
+		host_carrier = up;
+		dde_host_carrier(up);
+	}
+}
+
 void netif_carrier_on(struct net_device *dev)
 {
 	if (!test_and_clear_bit(__LINK_STATE_NOCARRIER, &dev->state))
 		return;
 	atomic_inc(&dev->carrier_up_count);
-	if (dev == host_dev)
-		dde_host_carrier(1);
+	tell_carrier(dev);
 }
 
 void netif_carrier_off(struct net_device *dev)
@@ -234,8 +251,7 @@ void netif_carrier_off(struct net_device *dev)
 	if (test_and_set_bit(__LINK_STATE_NOCARRIER, &dev->state))
 		return;
 	atomic_inc(&dev->carrier_down_count);
-	if (dev == host_dev)
-		dde_host_carrier(0);
+	tell_carrier(dev);
 }
 
 void netif_schedule_queue(struct netdev_queue *txq)
@@ -298,6 +314,7 @@ int dde_netdev_open(void)
 	dev->flags |= IFF_UP;
 	if (dev->netdev_ops->ndo_set_rx_mode)
 		dev->netdev_ops->ndo_set_rx_mode(dev);
+	tell_carrier(dev);
 	return 0;
 }
 
@@ -427,6 +444,21 @@ __be16 eth_type_trans(struct sk_buff *skb, struct net_device *dev)
 	if (skb->len >= 2 && *(const u16 *)skb->data == 0xFFFF)
 		return htons(ETH_P_802_3);
 	return htons(ETH_P_802_2);
+}
+
+/* ndo_get_stats64 of drivers that count in net_device_stats: every
+ * counter the two structures share (the same order, as the kernel relies
+ * on), the rest zero. */
+void netdev_stats_to_stats64(struct rtnl_link_stats64 *stats64, const struct net_device_stats *netdev_stats)
+{
+	size_t i, n = sizeof(*netdev_stats) / sizeof(unsigned long);
+	const unsigned long *src = (const unsigned long *)netdev_stats;
+	u64 *dst = (u64 *)stats64;
+
+	BUILD_BUG_ON(n > sizeof(*stats64) / sizeof(u64));
+	for (i = 0; i < n; i++)
+		dst[i] = READ_ONCE(src[i]);
+	memset((char *)stats64 + n * sizeof(u64), 0, sizeof(*stats64) - n * sizeof(u64));
 }
 
 int eth_validate_addr(struct net_device *dev)

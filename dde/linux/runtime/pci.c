@@ -391,6 +391,17 @@ void pci_release_selected_regions(struct pci_dev *dev, int bars)
 	requested &= ~bars;
 }
 
+/* Every standard BAR, as the kernel's pci_request_regions (8139too). */
+int pci_request_regions(struct pci_dev *dev, const char *res_name)
+{
+	return pci_request_selected_regions(dev, (1 << PCI_STD_NUM_BARS) - 1, res_name);
+}
+
+void pci_release_regions(struct pci_dev *dev)
+{
+	pci_release_selected_regions(dev, (1 << PCI_STD_NUM_BARS) - 1);
+}
+
 void __iomem *pci_ioremap_bar(struct pci_dev *dev, int bar)
 {
 	if (!(pci_resource_flags(dev, bar) & IORESOURCE_MEM)) {

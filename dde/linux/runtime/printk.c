@@ -561,6 +561,15 @@ void __dynamic_netdev_dbg(struct _ddebug *descriptor, const struct net_device *d
 	va_end(ap);
 }
 
+void __dynamic_dev_dbg(struct _ddebug *descriptor, const struct device *dev, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	dev_vlog(LOGLEVEL_DEBUG, dev, fmt, ap);
+	va_end(ap);
+}
+
 void __dynamic_pr_debug(struct _ddebug *descriptor, const char *fmt, ...)
 {
 	va_list ap;

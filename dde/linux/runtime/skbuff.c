@@ -12,6 +12,7 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/ptp_classify.h>
+#include <net/checksum.h>
 #include "dde.h"
 
 static void no_frag_list(const struct sk_buff *skb, const char *what)
@@ -257,6 +258,54 @@ int skb_copy_bits(const struct sk_buff *skb, int offset, void *to, int len)
 		start = end;
 	}
 	return len ? -EFAULT : 0;
+}
+
+/* skb_copy_and_csum_dev copies the whole frame to a device buffer,
+ * filling in the checksum the stack left to the device (CHECKSUM_PARTIAL:
+ * the one's-complement sum from csum_start to the end, folded, stored at
+ * csum_start + csum_offset). Drivers of devices without checksum offload
+ * (8139too) advertise NETIF_F_HW_CSUM and finish it in software here. */
+void skb_copy_and_csum_dev(const struct sk_buff *skb, u8 *to)
+{
+	long start;
+	u64 sum = 0;
+	long i;
+
+	if (skb_copy_bits(skb, 0, to, skb->len))
+		dde_panic("dde: skb_copy_and_csum_dev: skb %p of %u bytes does not add up", skb, skb->len);
+	if (skb->ip_summed != CHECKSUM_PARTIAL)
+		return;
+	start = skb_checksum_start_offset(skb);
+	if (start < 0 || start > skb_headlen(skb) || start + skb->csum_offset + 2 > skb->len)
+		dde_panic("dde: skb_copy_and_csum_dev: checksum start %ld offset %u outside the %u-byte frame", start,
+			  skb->csum_offset, skb->len);
+	/* 16-bit words as they lie in memory; an odd last byte is the low
+	 * half of a word (little-endian), as csum_partial adds it. */
+	for (i = start; i + 1 < skb->len; i += 2)
+		sum += (u32)to[i] | (u32)to[i + 1] << 8;
+	if (i < skb->len)
+		sum += to[i];
+	while (sum >> 32)
+		sum = (sum & 0xffffffff) + (sum >> 32);
+	*(__sum16 *)(to + start + skb->csum_offset) = csum_fold((__force __wsum)(u32)sum);
+}
+
+/* For the runtime's own tests: skb_copy_and_csum_dev of a linear frame
+ * of len bytes whose checksum the stack left to the device (start and
+ * offset from the frame's first byte). */
+int dde_test_csum_dev(const unsigned char *frame, int len, int start, int offset, unsigned char *out)
+{
+	struct sk_buff *skb = __alloc_skb(len, GFP_KERNEL, 0, NUMA_NO_NODE);
+
+	if (!skb)
+		return -ENOMEM;
+	skb_put_data(skb, frame, len);
+	skb->ip_summed = CHECKSUM_PARTIAL;
+	skb->csum_start = skb_headroom(skb) + start;
+	skb->csum_offset = offset;
+	skb_copy_and_csum_dev(skb, out);
+	kfree_skb(skb);
+	return 0;
 }
 
 void skb_headers_offset_update(struct sk_buff *skb, int off)

@@ -145,7 +145,8 @@ func (in *Init) spawn(name string) {
 		caps = append(caps, abi.CapRef{Handle: in.eps[u], Rights: abi.RightCall})
 		names = append(names, u)
 	}
-	for _, d := range srv.Devices {
+	for _, dv := range srv.Devices {
+		d := dv.Name
 		dev, err1 := in.t.Cap("dev." + d)
 		irq, err2 := in.t.Cap("irq." + d)
 		if err1 != nil || err2 != nil {

@@ -144,7 +144,7 @@ func (c *checker) server(i int, r rawServer, sup Supervisor) Server {
 	srv.Args, _ = c.strList(path("args"), ctx, "args", r.Args)
 	srv.Provides = c.endpointList(path("provides"), ctx, "provides", r.Provides)
 	srv.Uses = c.endpointList(path("uses"), ctx, "uses", r.Uses)
-	srv.Devices = c.endpointList(path("devices"), ctx, "devices", r.Devices)
+	srv.Devices = c.devices(path("devices"), ctx, r.Devices)
 	if s, ok := c.str(path("restart"), ctx, "restart", r.Restart); ok {
 		switch rt := supervisor.Restart(s); rt {
 		case supervisor.Permanent, supervisor.Transient, supervisor.Temporary:
@@ -234,12 +234,12 @@ func (c *checker) endpoints(sys *System) {
 	owner := map[string]string{}
 	for i, srv := range sys.Servers {
 		for _, d := range srv.Devices {
-			if o, dup := owner[d]; dup {
+			if o, dup := owner[d.Name]; dup {
 				c.errf(index("server", i)+".devices", serverContext(i, srv.Name),
-					"device %q is already granted to server %q", d, o)
+					"device %q is already granted to server %q", d.Name, o)
 				continue
 			}
-			owner[d] = srv.Name
+			owner[d.Name] = srv.Name
 		}
 	}
 	for i, srv := range sys.Servers {
@@ -262,9 +262,9 @@ func (c *checker) endpointList(path, ctx, key string, v any) []string {
 	for _, e := range list {
 		switch {
 		case !serverName.MatchString(e):
-			c.errf(path, ctx, "%s: %s %q must match [a-z][a-z0-9-]{0,31}", key, what(key), e)
+			c.errf(path, ctx, "%s: endpoint %q must match [a-z][a-z0-9-]{0,31}", key, e)
 		case slices.Contains(out, e):
-			c.errf(path, ctx, "%s: %s %q listed twice", key, what(key), e)
+			c.errf(path, ctx, "%s: endpoint %q listed twice", key, e)
 		default:
 			out = append(out, e)
 		}
@@ -272,11 +272,31 @@ func (c *checker) endpointList(path, ctx, key string, v any) []string {
 	return out
 }
 
-func what(key string) string {
-	if key == "devices" {
-		return "device"
+// devices reads the devices list: "name" or "name:model", each name valid
+// and listed once, each model one the machine hosts.
+func (c *checker) devices(path, ctx string, v any) []Device {
+	list, ok := c.strList(path, ctx, "devices", v)
+	if !ok {
+		return nil
 	}
-	return "endpoint"
+	var out []Device
+	for _, e := range list {
+		name, model, named := strings.Cut(e, ":")
+		if !named {
+			model = DefaultModel
+		}
+		switch {
+		case !serverName.MatchString(name):
+			c.errf(path, ctx, "devices: device %q must match [a-z][a-z0-9-]{0,31}", name)
+		case !slices.Contains(Models(), model):
+			c.errf(path, ctx, "devices: device %q: unknown model %q (want %s)", name, model, strings.Join(Models(), " or "))
+		case slices.ContainsFunc(out, func(d Device) bool { return d.Name == name }):
+			c.errf(path, ctx, "devices: device %q listed twice", name)
+		default:
+			out = append(out, Device{Name: name, Model: model})
+		}
+	}
+	return out
 }
 
 // str reads an optional string; ok is false if it is absent or not a string.

@@ -27,7 +27,8 @@
 //	args = []
 //	provides = ["echo"]         # endpoints this server receives on; unique across the system
 //	uses = ["echo"]             # endpoints it may call; each must be provided by some server
-//	devices = ["nic0"]          # machine devices granted to it (device and IRQ); each to one server
+//	devices = ["nic0"]          # machine devices granted to it (device and IRQ); each to one server;
+//	                            # "nic0:rtl8139" names the model the machine hosts (Models; default e1000)
 //	restart = "permanent"       # permanent | transient (only after abnormal exit) | temporary (never)
 //	heartbeat = "500ms"         # default: the supervisor's value
 //	hang_timeout = "2s"         # default: the supervisor's value

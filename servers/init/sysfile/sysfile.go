@@ -37,13 +37,28 @@ type Server struct {
 	Args        []string
 	Provides    []string
 	Uses        []string
-	Devices     []string // machine devices (PCI functions) granted to it, each to one server only
+	Devices     []Device // machine devices (PCI functions) granted to it, each to one server only
 	Restart     supervisor.Restart
 	Heartbeat   time.Duration // effective: the supervisor's unless overridden
 	HangTimeout time.Duration // effective: the supervisor's unless overridden
 	Limits      Limits
 	Line        int // line of its [[server]] header, for later messages
 }
+
+// Device is a machine device granted to a server: "nic0" or
+// "nic0:rtl8139" in the file.
+type Device struct {
+	Name  string // the capability's name in the server ("nic0"; its IRQ is "nic0.irq")
+	Model string // the device model the machine hosts for it; DefaultModel when not named
+}
+
+// DefaultModel is the device model of a device whose entry names none.
+const DefaultModel = "e1000"
+
+// Models returns the device models a system file may name, sorted: the
+// models the machine hosts (arch/machine/host.ModelNames; a test there
+// keeps the two lists equal, since init must not link the machine).
+func Models() []string { return []string{"e1000", "rtl8139"} }
 
 // Limits are a server's resource limits; 0 = no limit.
 type Limits struct {

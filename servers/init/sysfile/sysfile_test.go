@@ -239,6 +239,14 @@ func TestParseErrors(t *testing.T) {
 		{"device granted twice", srv + "devices = [\"nic0\"]\n[[server]]\nname = \"b\"\ndevices = [\"nic0\"]\n",
 			`system.toml:7: server "b": device "nic0" is already granted to server "echo"`},
 		{"bad device", srv + "devices = [\"Nic\"]\n", `system.toml:4: server "echo": devices: device "Nic" must match [a-z][a-z0-9-]{0,31}`},
+		{"bad device with model", srv + "devices = [\"Nic:rtl8139\"]\n", `system.toml:4: server "echo": devices: device "Nic" must match [a-z][a-z0-9-]{0,31}`},
+		{"unknown model", srv + "\ndevices = [\"nic0:ne2000\"]\n",
+			`system.toml:5: server "echo": devices: device "nic0": unknown model "ne2000" (want e1000 or rtl8139)`},
+		{"empty model", srv + "devices = [\"nic0:\"]\n", `system.toml:4: server "echo": devices: device "nic0": unknown model "" (want e1000 or rtl8139)`},
+		{"device listed twice", srv + "devices = [\"nic0\", \"nic0:rtl8139\"]\n", `system.toml:4: server "echo": devices: device "nic0" listed twice`},
+		{"device with model granted twice", srv + "devices = [\"nic0:rtl8139\"]\n[[server]]\nname = \"b\"\ndevices = [\"nic0\"]\n",
+			`system.toml:7: server "b": device "nic0" is already granted to server "echo"`},
+		{"devices not strings", srv + "devices = [\"nic0\", 1]\n", `system.toml:4: server "echo": devices[1]: want a string, got integer`},
 		{"uses unprovided", srv + "provides = [\"echo\"]\nuses = [\"echo\", \"log\"]\n",
 			`system.toml:5: server "echo": uses endpoint "log" that no server provides`},
 		{"restart", srv + "restart = \"always\"\n", `system.toml:4: server "echo": unknown restart "always" (want permanent, transient or temporary)`},
@@ -280,6 +288,23 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("error %#v is not an *Error with file and line", err)
 			}
 		})
+	}
+}
+
+// A device names its model after a colon; without one it is the e1000.
+func TestParseDevices(t *testing.T) {
+	got, err := Parse("system.toml", []byte(`name = "sys"
+[[server]]
+name = "rtl"
+role = "driver"
+devices = ["nic0:rtl8139", "nic1", "nic2:e1000"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Device{{Name: "nic0", Model: "rtl8139"}, {Name: "nic1", Model: "e1000"}, {Name: "nic2", Model: "e1000"}}
+	if diff := cmp.Diff(want, got.Servers[0].Devices); diff != "" {
+		t.Errorf("devices (-want +got):\n%s", diff)
 	}
 }
 

@@ -1,5 +1,6 @@
 // Command machine is GrailOS's hosted hardware for one device: an Intel
-// 82540EM on a PCI function, its DMA pool (the IOMMU window) and its wire
+// 82540EM (-model e1000, the default) or a Realtek RTL8139 (-model
+// rtl8139) on a PCI function, its DMA pool (the IOMMU window) and its wire
 // (a TAP in a fresh network namespace). It hands the device channel, the
 // pool and the interrupt eventfd to whoever started it over the
 // SOCK_SEQPACKET control socket (stdin by default) and runs until

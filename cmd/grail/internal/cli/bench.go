@@ -8,6 +8,7 @@ import (
 	"grailos/bench/ipc"
 	netbench "grailos/bench/net"
 	"grailos/bench/nic"
+	"grailos/bench/restart"
 	"grailos/cmd/grail/internal/system"
 	"grailos/kernel"
 	"grailos/kernel/sandbox"
@@ -15,7 +16,7 @@ import (
 
 func bench(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{fmt.Errorf("which benchmark? (ipc, nic, net)")}
+		return usageError{fmt.Errorf("which benchmark? (ipc, nic, net, restart)")}
 	}
 	switch args[0] {
 	case "ipc":
@@ -24,8 +25,10 @@ func bench(args []string, stdout, stderr io.Writer) error {
 		return benchNIC(args[1:], stdout, stderr)
 	case "net":
 		return benchNet(args[1:], stdout, stderr)
+	case "restart":
+		return benchRestart(args[1:], stdout, stderr)
 	}
-	return usageError{fmt.Errorf("unknown benchmark %q (known: ipc, nic, net)", args[0])}
+	return usageError{fmt.Errorf("unknown benchmark %q (known: ipc, nic, net, restart)", args[0])}
 }
 
 func benchIPC(args []string, stdout, stderr io.Writer) error {
@@ -109,6 +112,49 @@ func benchNet(args []string, stdout, stderr io.Writer) error {
 	rep, err := netbench.RunAll(boot, netbench.Options{Size: *size, VethSize: *vethSize, Requests: *requests, Progress: stderr})
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	rep.Print(stdout)
+	return nil
+}
+
+func benchRestart(args []string, stdout, stderr io.Writer) error {
+	fs := flags("bench restart", stderr)
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	n := fs.Int("n", 100, "restarts")
+	driver := fs.String("driver", "e1000", "the NIC driver server (binary nic-NAME)")
+	how := fs.String("how", "kill", "how the driver dies: kill (SIGKILL), segv (a segfault in its transmit code), hang (caught by the heartbeat) or exit")
+	plotFile := fs.String("plot", "", "write a picture of the phases and the crash → first frame histogram (.png or .svg)")
+	round := fs.Int64("round-size", 256<<20, "bytes per download round (each round is checksummed)")
+	bin := fs.String("bin", "", "folder of the task binaries (default: the folder of grail)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *n < 1 || *round < 1<<20 {
+		return usageError{fmt.Errorf("-n must be at least 1 and -round-size at least 1 MiB")}
+	}
+	boot := func(sys []byte) (*restart.Booted, error) {
+		s, stop, err := bootSystem(system.Options{Default: sys, BinDir: *bin, RunRoot: "/run/grail-bench"})
+		if err != nil {
+			return nil, err
+		}
+		return &restart.Booted{Kernel: s.Kernel, PeerNetns: system.PeerNetns(s.Name, "nic0"), Stop: stop}, nil
+	}
+	trapSignals(stderr)
+	fmt.Fprintf(stderr, "crashing %s %d times (%s) during a TCP download\n", *driver, *n, *how)
+	rep, err := restart.Run(boot, restart.Options{N: *n, Driver: *driver, How: *how, RoundSize: *round, Progress: stderr})
+	if err != nil {
+		return err
+	}
+	if *plotFile != "" {
+		if err := rep.Plot(*plotFile); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "wrote %s\n", *plotFile)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)

@@ -34,8 +34,10 @@ type machine struct {
 func PeerNetns(system, device string) string { return "grail-" + system + "-" + device }
 
 // startMachine starts the machine process for device dev (the index-th
-// device of the system) and returns it with the kernel's view of the device.
-func startMachine(binDir, system, dev string, index int, out io.Writer) (*machine, kernel.Device, error) {
+// device of the system), hosting the device model model (the system
+// file's choice, sysfile.Device.Model), and returns it with the kernel's
+// view of the device.
+func startMachine(binDir, system, dev, model string, index int, out io.Writer) (*machine, kernel.Device, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, kernel.Device{}, err
@@ -58,7 +60,7 @@ func startMachine(binDir, system, dev string, index int, out io.Writer) (*machin
 			return nil, kernel.Device{}, fmt.Errorf("leftover peer namespace %s: %w", netns, err)
 		}
 	}
-	cmd := exec.Command(filepath.Join(binDir, "machine"),
+	cmd := exec.Command(filepath.Join(binDir, "machine"), "-model", model,
 		"-name", dev, "-mac", fmt.Sprintf("52:54:00:12:34:%02x", 0x56+index),
 		"-netns", netns, "-ctl-fd", "3")
 	cmd.ExtraFiles = []*os.File{theirs}

@@ -112,10 +112,10 @@ func Boot(opts Options) (*System, error) {
 	}
 	for _, srv := range def.Servers {
 		for _, d := range srv.Devices {
-			if given[d] {
+			if given[d.Name] {
 				continue
 			}
-			m, dev, err := startMachine(opts.BinDir, def.Name, d, len(s.machs), opts.Output)
+			m, dev, err := startMachine(opts.BinDir, def.Name, d.Name, d.Model, len(s.machs), opts.Output)
 			if err != nil {
 				return fail(err)
 			}

@@ -13,7 +13,9 @@
 //   - scaffolds donors/linux/NAME.toml and servers/nic/NAME/ (doc.go,
 //     port_cgo.go modelled on the e1000 port, main_nodde.go), refusing to
 //     overwrite files that exist with other content unless forced (an
-//     identical re-run writes nothing and goes on);
+//     identical re-run writes nothing and goes on; so does a re-run on a
+//     port under way whose manifest is unchanged: its glue and docs are
+//     its own to edit, only missing files are written);
 //   - fetches (build.Fetch: provenance, byte-identical check) and compiles
 //     (build.Compile) the files into build/dde/NAME/;
 //   - classifies every kernel symbol the objects reference and do not

@@ -202,8 +202,29 @@ func boolInt(b bool) int {
 }
 
 // writeScaffold writes the scaffold unless every file already has the
-// same content (a re-run); files with other content need force.
+// same content (a re-run); files with other content need force. A re-run
+// on a port under way — its manifest as this run renders it, its glue and
+// docs edited — writes only the files that are missing: the glue is the
+// port's own from the first run on, the manifest is what the run compiles.
 func writeScaffold(root string, sc *Scaffold, force bool) ([]string, error) {
+	files, manifest := sc.Render(), sc.Paths()[0]
+	if have, err := os.ReadFile(filepath.Join(root, manifest)); !force && err == nil && bytes.Equal(have, files[manifest]) {
+		var written []string
+		for _, p := range sc.Paths() {
+			name := filepath.Join(root, p)
+			if _, err := os.Lstat(name); err == nil {
+				continue
+			}
+			if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+				return written, err
+			}
+			if err := os.WriteFile(name, files[p], 0o644); err != nil {
+				return written, err
+			}
+			written = append(written, p)
+		}
+		return written, nil
+	}
 	same := true
 	for p, want := range sc.Render() {
 		if have, err := os.ReadFile(filepath.Join(root, p)); err != nil || !bytes.Equal(have, want) {

@@ -173,8 +173,9 @@ func TestScaffoldWrite(t *testing.T) {
 	}
 }
 
-// writeScaffold lets a re-run with identical files through and refuses
-// edited ones.
+// writeScaffold lets a re-run with identical files through, keeps the
+// port's edited glue (and restores a deleted file) while the manifest is
+// the same, and refuses an edited manifest unless forced.
 func TestWriteScaffoldRerun(t *testing.T) {
 	s := testScaffold()
 	root := t.TempDir()
@@ -188,6 +189,10 @@ func TestWriteScaffoldRerun(t *testing.T) {
 	}{
 		{"fresh", func() {}, false, 4, ""},
 		{"identical: a re-run", func() {}, false, 0, ""},
+		{"edited glue: a re-run goes on", func() {
+			os.WriteFile(filepath.Join(root, "servers/nic/rtl8139/doc.go"), []byte("package main\n"), 0o644)
+		}, false, 0, ""},
+		{"deleted glue: written again", func() { os.Remove(filepath.Join(root, "servers/nic/rtl8139/main_nodde.go")) }, false, 1, ""},
 		{"edited manifest", func() { os.WriteFile(manifest, []byte("port = \"rtl8139\"\n"), 0o644) }, false, 0,
 			"donors/linux/rtl8139.toml, servers/nic/rtl8139/doc.go, servers/nic/rtl8139/port_cgo.go, servers/nic/rtl8139/main_nodde.go: exists already (use --force to overwrite)"},
 		{"edited manifest, forced", func() {}, true, 4, ""},

@@ -3,6 +3,8 @@
 //
 //	PROGRESS <round> <bytes> <total>          about every -every
 //	RESULT <round> <bytes> <sha256> <seconds> <longest-stall-ms> <connections>
+//	STALL <round> <from> <to>                 with -stalls D: a gap between reads longer
+//	                                          than D (CLOCK_MONOTONIC nanoseconds)
 //	ERROR <round> <message>
 //	DONE
 //
@@ -40,6 +42,7 @@ func main() {
 	rounds := fs.Int("rounds", 1, "how many times to download it")
 	every := fs.Duration("every", 100*time.Millisecond, "how often to print progress")
 	pause := fs.Duration("pause", 0, "wait between rounds")
+	stalls := fs.Duration("stalls", 0, "report every gap between reads longer than this (0: none)")
 	wait := fs.Duration("wait", 0, "keep retrying a refused first connection this long (the server may start after us)")
 	if err := fs.Parse(t.Args); err != nil || *target == "" {
 		fmt.Fprintln(os.Stderr, "fetch: usage: fetch -url URL [-rounds N] [-every D] [-pause D] [-wait D]")
@@ -68,7 +71,7 @@ func main() {
 			time.Sleep(*pause)
 		}
 		dialled.Store(0)
-		if err := round(cl, r, *target, *every, &dialled); err != nil {
+		if err := round(cl, r, *target, *every, *stalls, &dialled); err != nil {
 			fmt.Printf("ERROR %d %v\n", r, err)
 		}
 		cl.CloseIdleConnections()
@@ -103,7 +106,7 @@ func await(rawURL string, wait time.Duration) error {
 }
 
 // round downloads url once.
-func round(cl *http.Client, r int, url string, every time.Duration, dialled *atomic.Int64) error {
+func round(cl *http.Client, r int, url string, every, stalls time.Duration, dialled *atomic.Int64) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
@@ -124,16 +127,22 @@ func round(cl *http.Client, r int, url string, every time.Duration, dialled *ato
 	buf := make([]byte, 256<<10)
 	var got int64
 	last, lastPrint := start, start
+	lastMono := sys.Monotonic()
 	var stall time.Duration
 	fmt.Printf("PROGRESS %d 0 %d\n", r, total)
 	for {
 		k, err := resp.Body.Read(buf)
 		now := time.Now()
 		if k > 0 {
-			if d := now.Sub(last); d > stall {
+			d := now.Sub(last)
+			if d > stall {
 				stall = d
 			}
-			last = now
+			mono := sys.Monotonic()
+			if stalls > 0 && d > stalls {
+				fmt.Printf("STALL %d %d %d\n", r, lastMono, mono)
+			}
+			last, lastMono = now, mono
 			h.Write(buf[:k])
 			got += int64(k)
 			if now.Sub(lastPrint) >= every {

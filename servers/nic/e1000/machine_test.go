@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -114,4 +115,35 @@ func (m *machine) IOWrite(bar int, off uint32, size int, v uint32) {
 	if bar == 1 && m.cfg.IOEnabled() {
 		m.nic.WriteIO(off, size, v)
 	}
+}
+
+// host collects what the driver hands up.
+type host struct {
+	frames  [][]byte
+	carrier []bool
+	txReady int
+}
+
+func (h *host) Receive(f []byte) { h.frames = append(h.frames, f) }
+func (h *host) Carrier(up bool)  { h.carrier = append(h.carrier, up) }
+func (h *host) TxReady()         { h.txReady++ }
+
+type wire struct{ frames [][]byte }
+
+func (w *wire) Send(f []byte) error { w.frames = append(w.frames, bytes.Clone(f)); return nil }
+
+// arp builds an ARP frame (op 1 request, 2 reply) of Ethernet's minimum
+// 60 bytes: from src to dst, sender IP sip, target IP tip.
+func arp(op byte, src []byte, dst [6]byte, sip, tip [4]byte) []byte {
+	f := make([]byte, 60)
+	copy(f, dst[:])
+	copy(f[6:], src)
+	copy(f[12:], []byte{0x08, 0x06, 0, 1, 0x08, 0x00, 6, 4, 0, op})
+	copy(f[22:], src)
+	copy(f[28:], sip[:])
+	if op == 2 {
+		copy(f[32:], dst[:])
+	}
+	copy(f[38:], tip[:])
+	return f
 }
