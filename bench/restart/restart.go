@@ -94,6 +94,10 @@ type TraceEvent struct {
 	Mono int64
 }
 
+// Settle is how long the transfer runs between a recovery and the next
+// crash.
+const Settle = 250 * time.Millisecond
+
 // Phases of one recovery, µs after the crash was caused.
 var Phases = []string{"detected", "spawned", "probe_done", "ready", "link_up", "first_frame"}
 
@@ -248,6 +252,11 @@ func crashOnce(k *kernel.Kernel, o Options, i int) (Restart, error) {
 	if err != nil {
 		return r, fmt.Errorf("the client's download did not resume: %v", lastLines(k.Logs("fetch"), 5))
 	}
+	// Let TCP run a while before the next crash: its retransmission timer
+	// backs off with every timeout and only recovers from fresh round-trip
+	// samples; crashing again at once would measure that backoff, not the
+	// driver.
+	time.Sleep(Settle)
 	return r, nil
 }
 

@@ -24,6 +24,7 @@
 package link
 
 import (
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,6 +81,10 @@ type Endpoint struct {
 	// OnLink, if set, is called from the receiver when the NIC's link
 	// state changes.
 	OnLink func(up bool)
+	// Announce, if set before SetNIC, lists our IPv4 addresses: once a new
+	// NIC reports its link up, a gratuitous ARP for each tells the peers
+	// where we are (as Linux's netdev_notify_peers does after a failover).
+	Announce []netip.Addr
 }
 
 // New returns an endpoint over nic with the NIC's MAC and an IP MTU of mtu.
@@ -95,6 +100,9 @@ func (e *Endpoint) SetNIC(nic NIC) {
 	e.txMu.Lock()
 	e.nic.Store(&nicBox{nic})
 	e.txMu.Unlock()
+	if len(e.Announce) > 0 {
+		go e.announce(nic)
+	}
 	select {
 	case e.swap <- struct{}{}:
 	default:
@@ -304,4 +312,45 @@ func (e *Endpoint) deliver(d stack.NetworkDispatcher, frame []byte) {
 	}
 	e.Stats.RxFrames.Add(1)
 	d.DeliverNetworkPacket(pkt.NetworkProtocolNumber, pkt)
+}
+
+// announce waits (up to 5 s) for nic's link and sends a gratuitous ARP
+// for each Announce address, unless another NIC replaced it meanwhile.
+func (e *Endpoint) announce(nic NIC) {
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if st, err := nic.Status(); err == nil && st.Link {
+			break
+		}
+		if time.Now().After(deadline) {
+			return
+		}
+	}
+	e.txMu.Lock()
+	defer e.txMu.Unlock()
+	if e.nic.Load().NIC != nic {
+		return
+	}
+	for _, a := range e.Announce {
+		if f, ok := GratuitousARP(e.mac, a); ok && nic.Send(f, time.Now().Add(sendWait)) == nil {
+			e.Stats.TxFrames.Add(1)
+		}
+	}
+}
+
+// GratuitousARP builds an ARP request from mac for its own IPv4 address
+// ip, to the broadcast address.
+func GratuitousARP(mac tcpip.LinkAddress, ip netip.Addr) ([]byte, bool) {
+	if !ip.Is4() || len(mac) != header.EthernetAddressSize {
+		return nil, false
+	}
+	f := make([]byte, header.EthernetMinimumSize+header.ARPSize)
+	header.Ethernet(f).Encode(&header.EthernetFields{SrcAddr: mac, DstAddr: header.EthernetBroadcastAddress, Type: header.ARPProtocolNumber})
+	a := header.ARP(f[header.EthernetMinimumSize:])
+	a.SetIPv4OverEthernet()
+	a.SetOp(header.ARPRequest)
+	ip4 := ip.As4()
+	copy(a.HardwareAddressSender(), mac)
+	copy(a.ProtocolAddressSender(), ip4[:])
+	copy(a.ProtocolAddressTarget(), ip4[:])
+	return f, true
 }

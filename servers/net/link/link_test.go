@@ -10,6 +10,7 @@ import (
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
@@ -48,7 +49,7 @@ func (f *fakeNIC) Recv(buf []byte, deadline time.Time) (int, error) {
 		return copy(buf, fr), nil
 	default:
 	}
-	if f.idle != nil && time.Until(deadline) > 100*time.Millisecond {
+	if f.idle != nil && time.Until(deadline) > idleCheck/2 {
 		select {
 		case f.idle <- struct{}{}:
 		default:
@@ -143,5 +144,35 @@ func TestDeliverFilters(t *testing.T) {
 	}
 	if n := ep.Stats.RxFrames.Load(); n != 0 {
 		t.Errorf("%d frames delivered, want 0", n)
+	}
+}
+
+// After SetNIC, once the new NIC's link is up, each announced IPv4 address
+// goes out as a gratuitous ARP (sender = target = the address, broadcast).
+func TestSetNICAnnounces(t *testing.T) {
+	old := &fakeNIC{in: make(wire, 16), out: make(wire, 16)}
+	mac := [6]byte{2, 0, 0, 0, 0, 1}
+	e := New(old, mac, 1500)
+	e.Announce = []netip.Addr{netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("198.51.100.7")}
+	fresh := &fakeNIC{in: make(wire, 16), out: make(wire, 16)}
+	e.SetNIC(fresh)
+	for _, want := range e.Announce {
+		var f []byte
+		select {
+		case f = <-fresh.out:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no gratuitous ARP for %v", want)
+		}
+		eth := header.Ethernet(f)
+		a := header.ARP(f[header.EthernetMinimumSize:])
+		ip := want.As4()
+		if eth.Type() != header.ARPProtocolNumber || eth.DestinationAddress() != header.EthernetBroadcastAddress ||
+			!a.IsValid() || a.Op() != header.ARPRequest || string(a.HardwareAddressSender()) != string(mac[:]) ||
+			string(a.ProtocolAddressSender()) != string(ip[:]) || string(a.ProtocolAddressTarget()) != string(ip[:]) {
+			t.Errorf("announcement for %v: %x", want, f)
+		}
+	}
+	if _, ok := GratuitousARP(tcpip.LinkAddress(mac[:]), netip.MustParseAddr("2001:db8::2")); ok {
+		t.Error("a gratuitous ARP for an IPv6 address")
 	}
 }
