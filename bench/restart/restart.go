@@ -99,10 +99,11 @@ type TraceEvent struct {
 const Settle = 250 * time.Millisecond
 
 // Phases of one recovery, µs after the crash was caused.
-var Phases = []string{"detected", "spawned", "probe_done", "ready", "link_up", "first_frame"}
+var Phases = []string{"detected", "spawned", "confined", "attached", "runtime_up", "probe_done", "ready", "link_up", "first_frame"}
 
 // eventOf names the event log entry that ends each phase.
-var eventOf = map[string]string{"detected": "crash-detected", "spawned": "spawned", "probe_done": "probe-done",
+var eventOf = map[string]string{"detected": "crash-detected", "spawned": "spawned", "confined": "confined",
+	"attached": "device-attached", "runtime_up": "runtime-up", "probe_done": "probe-done",
 	"ready": "ready", "link_up": "link-up", "first_frame": "first-frame"}
 
 // Restart is one measured recovery.

@@ -30,12 +30,14 @@ func Serve(p Port) error {
 	if err != nil {
 		return err
 	}
+	t.Trace("device-attached", "", *device) // restart phases: grail bench restart
 	var srv *nicserver.Server
 	rt, err := dde.New(dde.Config{Device: hardware{hw}, Module: p.Module, Pool: hw.Pool, PoolBus: hw.PoolBus,
 		VirtualTime: *virtual, Log: logLine, Net: netHost{&srv}})
 	if err != nil {
 		return err
 	}
+	t.Trace("runtime-up", "", "")
 	srv = nicserver.New(t, rt, dde.ErrQueueFull)
 	srv.Inject = *inject
 	return srv.Run(hw)
