@@ -120,6 +120,11 @@ func run(t *sys.Task) error {
 		return err
 	}
 	ep := link.New(c, st.MAC, uint32(st.MTU))
+	for _, a := range cfg.Addrs {
+		if a.Addr().Is4() {
+			ep.Announce = append(ep.Announce, a.Addr())
+		}
+	}
 	ep.OnLink = func(up bool) { fmt.Printf("net: link %s\n", map[bool]string{true: "up", false: "down"}[up]) }
 	srv, err := netserver.New(ep, cfg)
 	if err != nil {
