@@ -9,7 +9,7 @@ import (
 func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "\n%d restarts of %s (%s) during a TCP download, %.0f s\n\n", len(r.Restarts), r.Driver, r.How, r.Seconds)
 	fmt.Fprintf(w, "  %-28s %9s %9s %9s %9s\n", "ms after the crash", "p50", "p90", "p99", "max")
-	names := map[string]string{"detected": "crash detected (init)", "spawned": "new instance spawned",
+	names := map[string]string{"exited": "reaped (kernel)", "detected": "crash detected (init)", "spawned": "new instance spawned",
 		"confined": "confined (checked)", "attached": "device attached", "runtime_up": "DDE runtime up",
 		"probe_done": "driver probe done", "ready": "server ready", "link_up": "link up",
 		"first_frame": "first frame forwarded", "client_stall": "client's longest stall"}

@@ -99,10 +99,10 @@ type TraceEvent struct {
 const Settle = 250 * time.Millisecond
 
 // Phases of one recovery, µs after the crash was caused.
-var Phases = []string{"detected", "spawned", "confined", "attached", "runtime_up", "probe_done", "ready", "link_up", "first_frame"}
+var Phases = []string{"exited", "detected", "spawned", "confined", "attached", "runtime_up", "probe_done", "ready", "link_up", "first_frame"}
 
 // eventOf names the event log entry that ends each phase.
-var eventOf = map[string]string{"detected": "crash-detected", "spawned": "spawned", "confined": "confined",
+var eventOf = map[string]string{"exited": "exited", "detected": "crash-detected", "spawned": "spawned", "confined": "confined",
 	"attached": "device-attached", "runtime_up": "runtime-up", "probe_done": "probe-done",
 	"ready": "ready", "link_up": "link-up", "first_frame": "first-frame"}
 
@@ -410,6 +410,7 @@ func crossCheck(rep *Report, tr Tracer) string {
 		return fmt.Sprintf("tracepoints attached, but no restart matched (%d events)", len(evs))
 	}
 	ex, sp := ipc.Summarize(exitDelta), ipc.Summarize(execDelta)
-	return fmt.Sprintf("sched_process_exit/exec matched %d of %d restarts: init detected the crash p50 %.0f µs after the kernel's exit "+
-		"tracepoint; the spawned event came p50 %.0f µs after the new binary's exec", matched, len(rep.Restarts), ex.P50, sp.P50)
+	return fmt.Sprintf("sched_process_exit/exec matched %d of %d restarts: init's crash-detected came p50 %.0f µs (max %.0f) after "+
+		"the kernel's exit tracepoint; the kernel's spawned event p50 %.0f µs after the new server binary's exec (negative: before it)",
+		matched, len(rep.Restarts), ex.P50, ex.Max, sp.P50)
 }

@@ -16,6 +16,7 @@ const (
 	// ChannelFD is the descriptor number of the task's kernel channel.
 	ChannelFD = 3
 	specFD    = 4
+	goFD      = 5 // one byte once the kernel has placed us in our cgroup
 	newRoot   = "/tmp" // mount point of the task's tmpfs inside its own mount namespace
 )
 
@@ -64,6 +65,14 @@ func stage1() error {
 	}
 	argv := append([]string{spec.Name}, spec.Args...)
 	env := append([]string{"GRAIL_TASK=" + spec.Name}, spec.Env...)
+	// The kernel's go-ahead: we are in our cgroup, so the limits hold
+	// before the task's binary runs.
+	g := os.NewFile(goFD, "go")
+	var b [1]byte
+	if n, err := g.Read(b[:]); n != 1 || b[0] != 'g' {
+		return fmt.Errorf("no go-ahead from the kernel: %v", err)
+	}
+	g.Close()
 
 	// From here on only this thread matters: execve keeps its credentials,
 	// bounding set and parent-death signal and drops all other threads.

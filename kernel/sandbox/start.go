@@ -26,7 +26,9 @@ type Process struct {
 
 // Start starts a task in its own namespaces. place is called with the pid
 // before the task's binary runs (the caller puts it in its cgroup there); if
-// place fails the process is killed.
+// place fails the process is killed. Stage 1 builds the task's root while
+// place runs (moving a process between v1 cgroups costs milliseconds) and
+// waits for the go-ahead only before it drops privileges and execs.
 func Start(spec Spec, place func(pid int) error) (*Process, error) {
 	if _, err := roleSyscalls(spec.Role); err != nil {
 		return nil, err
@@ -52,12 +54,22 @@ func Start(spec Spec, place func(pid int) error) (*Process, error) {
 		taskEnd.Close()
 		return nil, err
 	}
+	goR, goW, err := os.Pipe()
+	if err != nil {
+		ch.Close()
+		taskEnd.Close()
+		specR.Close()
+		specW.Close()
+		return nil, err
+	}
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		ch.Close()
 		taskEnd.Close()
 		specR.Close()
 		specW.Close()
+		goR.Close()
+		goW.Close()
 		return nil, err
 	}
 	cmd := exec.Command(self)
@@ -66,7 +78,7 @@ func Start(spec Spec, place func(pid int) error) (*Process, error) {
 	cmd.Stdin = nil
 	cmd.Stdout = outW
 	cmd.Stderr = outW
-	cmd.ExtraFiles = []*os.File{taskEnd, specR} // fds 3 and 4
+	cmd.ExtraFiles = []*os.File{taskEnd, specR, goR} // fds 3, 4 and 5
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWNET | unix.CLONE_NEWIPC |
 			unix.CLONE_NEWUTS | unix.CLONE_NEWCGROUP,
@@ -76,16 +88,19 @@ func Start(spec Spec, place func(pid int) error) (*Process, error) {
 	err = StartCmd(cmd)
 	taskEnd.Close()
 	specR.Close()
+	goR.Close()
 	outW.Close()
 	if err != nil {
 		ch.Close()
 		specW.Close()
+		goW.Close()
 		outR.Close()
 		return nil, fmt.Errorf("task %s: starting stage 1: %w", spec.Name, err)
 	}
 	p := &Process{Pid: cmd.Process.Pid, Channel: ch, Output: outR, cmd: cmd, PidFD: -1}
 	fail := func(err error) (*Process, error) {
 		specW.Close()
+		goW.Close()
 		p.Kill()
 		p.Wait()
 		p.Close()
@@ -94,15 +109,19 @@ func Start(spec Spec, place func(pid int) error) (*Process, error) {
 	if p.PidFD, err = unix.PidfdOpen(p.Pid, 0); err != nil {
 		return fail(fmt.Errorf("task %s: pidfd_open: %w", spec.Name, err))
 	}
+	if err := json.NewEncoder(specW).Encode(spec); err != nil {
+		return fail(fmt.Errorf("task %s: sending spec: %w", spec.Name, err))
+	}
+	specW.Close()
 	if place != nil {
 		if err := place(p.Pid); err != nil {
 			return fail(fmt.Errorf("task %s: %w", spec.Name, err))
 		}
 	}
-	if err := json.NewEncoder(specW).Encode(spec); err != nil {
-		return fail(fmt.Errorf("task %s: sending spec: %w", spec.Name, err))
+	if _, err := goW.Write([]byte{'g'}); err != nil {
+		return fail(fmt.Errorf("task %s: go-ahead: %w", spec.Name, err))
 	}
-	specW.Close()
+	goW.Close()
 	return p, nil
 }
 

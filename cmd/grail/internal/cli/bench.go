@@ -9,6 +9,7 @@ import (
 	netbench "grailos/bench/net"
 	"grailos/bench/nic"
 	"grailos/bench/restart"
+	"grailos/bench/restart/proctrace"
 	"grailos/cmd/grail/internal/system"
 	"grailos/kernel"
 	"grailos/kernel/sandbox"
@@ -145,10 +146,19 @@ func benchRestart(args []string, stdout, stderr io.Writer) error {
 		return &restart.Booted{Kernel: s.Kernel, PeerNetns: system.PeerNetns(s.Name, "nic0"), Stop: stop}, nil
 	}
 	trapSignals(stderr)
+	opts := restart.Options{N: *n, Driver: *driver, How: *how, RoundSize: *round, Progress: stderr}
+	tr, terr := proctrace.Start()
+	if terr == nil {
+		defer tr.Close()
+		opts.Tracer = tracer{tr}
+	}
 	fmt.Fprintf(stderr, "crashing %s %d times (%s) during a TCP download\n", *driver, *n, *how)
-	rep, err := restart.Run(boot, restart.Options{N: *n, Driver: *driver, How: *how, RoundSize: *round, Progress: stderr})
+	rep, err := restart.Run(boot, opts)
 	if err != nil {
 		return err
+	}
+	if terr != nil {
+		rep.Trace = fmt.Sprintf("not available here: %v", terr)
 	}
 	if *plotFile != "" {
 		if err := rep.Plot(*plotFile); err != nil {
@@ -163,4 +173,16 @@ func benchRestart(args []string, stdout, stderr io.Writer) error {
 	}
 	rep.Print(stdout)
 	return nil
+}
+
+// tracer adapts proctrace to the benchmark's cross-check.
+type tracer struct{ t *proctrace.Tracer }
+
+func (t tracer) Events() []restart.TraceEvent {
+	evs := t.t.Events()
+	out := make([]restart.TraceEvent, len(evs))
+	for i, e := range evs {
+		out[i] = restart.TraceEvent{Kind: e.Kind, Pid: e.Pid, Mono: e.Mono}
+	}
+	return out
 }
