@@ -16,7 +16,7 @@ const (
 	// ChannelFD is the descriptor number of the task's kernel channel.
 	ChannelFD = 3
 	specFD    = 4
-	goFD      = 5 // one byte once the kernel has placed us in our cgroup
+	goFD      = 5      // one byte once the kernel has placed us in our cgroup
 	newRoot   = "/tmp" // mount point of the task's tmpfs inside its own mount namespace
 )
 
