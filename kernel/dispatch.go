@@ -133,6 +133,13 @@ func (k *Kernel) dispatch(t *Task, m *abi.Message) {
 		if !t.ready {
 			t.ready = true
 			k.events.Add("kernel", t.name, "ready", "")
+			if k.wantsSpare(t.name) && !k.stopping {
+				k.spareWG.Add(1)
+				go func() {
+					defer k.spareWG.Done()
+					k.prepareSpare(t.spec)
+				}()
+			}
 			if t.parent != nil {
 				k.send(t.parent, abi.Message{Header: abi.Header{Op: abi.OpEvent, Cap: t.phandle, Arg0: uint64(abi.EventReady)}, Payload: []byte(t.name)})
 			}

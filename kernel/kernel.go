@@ -26,6 +26,8 @@ type Config struct {
 	// UIDBase is the first host uid handed to tasks (each task instance gets
 	// its own). Default 2000000: far above ordinary accounts.
 	UIDBase int
+	// Spares names the tasks that get a warm spare (see spare.go).
+	Spares []string
 	// VerifyTimeout bounds how long a new task may take to say hello.
 	VerifyTimeout time.Duration
 	// Devices are the machine's devices. The root task receives each as
@@ -58,9 +60,12 @@ type Kernel struct {
 	nextToken uint64
 	tokens    map[uint64]*pending
 	status    map[string]string // supervision notes from init ("given up: …")
+	spares    map[string]*spare // warm spares, by task name
+	preparing map[string]bool   // spares being started
 	stopping  bool
 	root      *Task
 	wg        sync.WaitGroup // task goroutines
+	spareWG   sync.WaitGroup // spares being prepared
 
 	events *EventLog
 	logs   *logStore
@@ -92,7 +97,7 @@ func New(cfg Config) (*Kernel, error) {
 	}
 	return &Kernel{
 		cfg: cfg, tasks: map[uint32]*Task{}, byName: map[string]*Task{}, starting: map[string]bool{}, instances: map[string]int{},
-		tokens: map[uint64]*pending{}, status: map[string]string{},
+		tokens: map[uint64]*pending{}, status: map[string]string{}, spares: map[string]*spare{}, preparing: map[string]bool{},
 		events: ev, logs: newLogStore(2000), out: &lineWriter{w: cfg.Output},
 	}, nil
 }
@@ -169,6 +174,8 @@ func (k *Kernel) Shutdown() {
 	for _, t := range all {
 		t.proc.Kill()
 	}
+	k.spareWG.Wait()
+	k.dropSpares()
 	k.wg.Wait()
 	k.events.Close()
 }

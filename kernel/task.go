@@ -46,6 +46,7 @@ type Task struct {
 	serving  map[uint64]*pending // calls delivered to this task, awaiting its reply
 	ready    bool
 	running  bool
+	hello    *abi.Message // a warm spare's hello, answered by lifecycle
 	exited   bool
 	exit     abi.ExitCode
 	started  time.Time
@@ -144,23 +145,18 @@ func (k *Kernel) spawn(parent *Task, spec *abi.SpawnSpec, caps []namedCap) (t *T
 		serving: map[uint64]*pending{}, dead: make(chan struct{}), started: time.Now()}
 	t.uid = k.cfg.UIDBase + int(t.id%1000000)
 	k.starting[t.name] = true
+	sp := k.takeSpare(spec)
 	k.mu.Unlock()
 
-	limits := cgroup.Limits{MemoryBytes: int64(spec.MemoryBytes), Pids: int64(spec.Pids), CPU: float64(spec.CPUMilli) / 1000}
-	place := func(pid int) error {
-		if k.cfg.Cgroups == nil {
-			return nil
-		}
-		g, err := k.cfg.Cgroups.NewGroup(fmt.Sprintf("%s-%d", t.name, t.id), limits)
-		if err != nil {
-			return err
-		}
-		t.group = g
-		return g.AddProc(pid)
+	var sspec sandbox.Spec
+	var proc *sandbox.Process
+	if sp != nil {
+		// A warm spare: started, placed and confined ahead, waiting in its
+		// hello; lifecycle answers that hello.
+		proc, sspec, t.group, t.uid, t.hello = sp.proc, sp.sspec, sp.group, sp.uid, &sp.hello
+	} else {
+		proc, sspec, t.group, err = k.startProcess(t.name, t.id, t.uid, spec, bin)
 	}
-	sspec := sandbox.Spec{Name: t.name, Binary: bin, Role: spec.Role, UID: t.uid, GID: t.uid, Args: spec.Args,
-		Env: []string{fmt.Sprintf("GOMAXPROCS=%d", goMaxProcs(limits.CPU))}}
-	proc, err := sandbox.Start(sspec, place)
 	if err != nil {
 		k.mu.Lock()
 		delete(k.starting, t.name)
@@ -207,6 +203,28 @@ func (k *Kernel) spawn(parent *Task, spec *abi.SpawnSpec, caps []namedCap) (t *T
 	}, nil
 }
 
+// startProcess starts the confined process of task name (instance id, host
+// uid) in its own cgroup.
+func (k *Kernel) startProcess(name string, id uint32, uid int, spec *abi.SpawnSpec, bin string) (*sandbox.Process, sandbox.Spec, cgroup.Group, error) {
+	limits := cgroup.Limits{MemoryBytes: int64(spec.MemoryBytes), Pids: int64(spec.Pids), CPU: float64(spec.CPUMilli) / 1000}
+	var group cgroup.Group
+	place := func(pid int) error {
+		if k.cfg.Cgroups == nil {
+			return nil
+		}
+		g, err := k.cfg.Cgroups.NewGroup(fmt.Sprintf("%s-%d", name, id), limits)
+		if err != nil {
+			return err
+		}
+		group = g
+		return g.AddProc(pid)
+	}
+	sspec := sandbox.Spec{Name: name, Binary: bin, Role: spec.Role, UID: uid, GID: uid, Args: spec.Args,
+		Env: []string{fmt.Sprintf("GOMAXPROCS=%d", goMaxProcs(limits.CPU))}}
+	proc, err := sandbox.Start(sspec, place)
+	return proc, sspec, group, err
+}
+
 // lifecycle verifies t's confinement, serves its channel and reaps it.
 func (k *Kernel) lifecycle(t *Task, spec sandbox.Spec) {
 	defer k.wg.Done()
@@ -235,13 +253,36 @@ func (k *Kernel) lifecycle(t *Task, spec sandbox.Spec) {
 // hello waits for the task's first message, verifies the confinement and
 // answers with its boot information.
 func (k *Kernel) hello(t *Task, spec sandbox.Spec) error {
+	if t.hello != nil { // a spare: its hello was received and checked ahead
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		t.running = true
+		k.events.Add("kernel", t.name, "confined", fmt.Sprintf("uid %d role %s (warm spare)", t.uid, spec.Role))
+		k.send(t, abi.Message{Header: abi.Header{Op: abi.OpBoot, Seq: t.hello.Seq}, Payload: t.boot.Encode()})
+		return nil
+	}
+	m, err := k.awaitHello(t.proc, spec)
+	if err != nil {
+		return err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	t.running = true
+	k.events.Add("kernel", t.name, "confined", fmt.Sprintf("uid %d role %s", t.uid, spec.Role))
+	k.send(t, abi.Message{Header: abi.Header{Op: abi.OpBoot, Seq: m.Seq}, Payload: t.boot.Encode()})
+	return nil
+}
+
+// awaitHello waits for a new process's first message, which must be its
+// hello, and verifies its confinement from /proc.
+func (k *Kernel) awaitHello(proc *sandbox.Process, spec sandbox.Spec) (abi.Message, error) {
 	type rcv struct {
 		m   abi.Message
 		err error
 	}
 	ch := make(chan rcv, 1)
 	go func() {
-		m, fds, err := t.proc.Channel.Recv()
+		m, fds, err := proc.Channel.Recv()
 		closeFDs(fds)
 		ch <- rcv{m, err}
 	}()
@@ -249,23 +290,18 @@ func (k *Kernel) hello(t *Task, spec sandbox.Spec) error {
 	select {
 	case r = <-ch:
 	case <-time.After(k.cfg.VerifyTimeout):
-		return fmt.Errorf("no hello within %v", k.cfg.VerifyTimeout)
+		return abi.Message{}, fmt.Errorf("no hello within %v", k.cfg.VerifyTimeout)
 	}
 	if r.err != nil {
-		return fmt.Errorf("before hello: %v", r.err)
+		return abi.Message{}, fmt.Errorf("before hello: %v", r.err)
 	}
 	if r.m.Op != abi.OpHello {
-		return fmt.Errorf("first message is %v, not hello", r.m.Op)
+		return abi.Message{}, fmt.Errorf("first message is %v, not hello", r.m.Op)
 	}
-	if err := sandbox.Verify(t.proc.Pid, spec); err != nil {
-		return err
+	if err := sandbox.Verify(proc.Pid, spec); err != nil {
+		return abi.Message{}, err
 	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	t.running = true
-	k.events.Add("kernel", t.name, "confined", fmt.Sprintf("uid %d role %s", t.uid, spec.Role))
-	k.send(t, abi.Message{Header: abi.Header{Op: abi.OpBoot, Seq: r.m.Seq}, Payload: t.boot.Encode()})
-	return nil
+	return r.m, nil
 }
 
 // serve reads t's channel until it closes.

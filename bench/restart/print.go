@@ -7,7 +7,11 @@ import (
 
 // Print writes the report for people.
 func (r *Report) Print(w io.Writer) {
-	fmt.Fprintf(w, "\n%d restarts of %s (%s) during a TCP download, %.0f s\n\n", len(r.Restarts), r.Driver, r.How, r.Seconds)
+	spare := "no spare"
+	if r.Spare {
+		spare = "warm spare"
+	}
+	fmt.Fprintf(w, "\n%d restarts of %s (%s, %s) during a TCP download, %.0f s\n\n", len(r.Restarts), r.Driver, r.How, spare, r.Seconds)
 	fmt.Fprintf(w, "  %-28s %9s %9s %9s %9s\n", "ms after the crash", "p50", "p90", "p99", "max")
 	names := map[string]string{"exited": "reaped (kernel)", "detected": "crash detected (init)", "spawned": "new instance spawned",
 		"confined": "confined (checked)", "attached": "device attached", "runtime_up": "DDE runtime up",

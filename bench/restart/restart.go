@@ -42,8 +42,9 @@ name = "{{DRIVER}}"
 binary = "nic-{{DRIVER}}"
 role = "driver"
 args = ["-virtual-time", "-inject"]
-devices = ["nic0"]
+devices = ["nic0:{{DRIVER}}"]
 provides = ["nic"]
+spare = {{SPARE}}
 [server.limits]
 memory = "64MiB"
 [[server]]
@@ -78,6 +79,7 @@ type Options struct {
 	Driver    string // server name, e.g. "e1000"
 	How       string // kill (SIGKILL), segv, hang or exit (operator notes to a server started with -inject)
 	RoundSize int64  // bytes per download round
+	Spare     bool   // the kernel keeps a warm spare of the driver (spare = true)
 	Progress  io.Writer
 	Tracer    Tracer // optional tracepoint cross-check
 }
@@ -126,6 +128,7 @@ type Restart struct {
 type Report struct {
 	Driver   string                 `json:"driver"`
 	How      string                 `json:"how"`
+	Spare    bool                   `json:"warm_spare"`
 	Restarts []Restart              `json:"restarts"`
 	Summary  map[string]ipc.Latency `json:"summary_us"` // per phase, and client_stall
 	Rounds   int                    `json:"rounds_completed"`
@@ -148,7 +151,8 @@ func Run(boot Booter, o Options) (*Report, error) {
 		return nil, fmt.Errorf("restart: unknown crash %q (kill, segv, hang, exit)", o.How)
 	}
 	start := time.Now()
-	b, err := boot([]byte(strings.ReplaceAll(System, "{{DRIVER}}", o.Driver)))
+	sys := strings.NewReplacer("{{DRIVER}}", o.Driver, "{{SPARE}}", fmt.Sprint(o.Spare)).Replace(System)
+	b, err := boot([]byte(sys))
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +163,7 @@ func Run(boot Booter, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer closePeer()
-	rep := &Report{Driver: o.Driver, How: o.How, Summary: map[string]ipc.Latency{}}
+	rep := &Report{Driver: o.Driver, How: o.How, Spare: o.Spare, Summary: map[string]ipc.Latency{}}
 	// The transfer must run before the first crash.
 	if err := waitFor(30*time.Second, func() bool { return progressed(k.Logs("fetch")) }); err != nil {
 		return nil, fmt.Errorf("the download did not start: %v", k.Logs("fetch"))

@@ -163,6 +163,15 @@ func (c *checker) server(i int, r rawServer, sup Supervisor) Server {
 		c.errf(at, ctx, "hang_timeout %s must be longer than heartbeat %s", srv.HangTimeout, srv.Heartbeat)
 	}
 	c.limits(base+".limits", ctx, r.Limits, &srv.Limits)
+	if r.Spare != nil {
+		if b, ok := r.Spare.(bool); !ok {
+			c.errf(path("spare"), ctx, "spare: want true or false, got %s", typeName(r.Spare))
+		} else if b && srv.Restart == supervisor.Temporary {
+			c.errf(path("spare"), ctx, "spare: a temporary server is never restarted, so a spare would never be used")
+		} else {
+			srv.Spare = b
+		}
+	}
 	return srv
 }
 

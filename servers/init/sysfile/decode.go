@@ -42,6 +42,7 @@ type rawServer struct {
 	Provides    any       `toml:"provides"`
 	Uses        any       `toml:"uses"`
 	Devices     any       `toml:"devices"`
+	Spare       any       `toml:"spare"`
 	Restart     any       `toml:"restart"`
 	Heartbeat   any       `toml:"heartbeat"`
 	HangTimeout any       `toml:"hang_timeout"`

@@ -30,6 +30,7 @@
 //	devices = ["nic0"]          # machine devices granted to it (device and IRQ); each to one server;
 //	                            # "nic0:rtl8139" names the model the machine hosts (Models; default e1000)
 //	restart = "permanent"       # permanent | transient (only after abnormal exit) | temporary (never)
+//	spare = true                # the kernel keeps the next instance started, confined and waiting (faster restarts)
 //	heartbeat = "500ms"         # default: the supervisor's value
 //	hang_timeout = "2s"         # default: the supervisor's value
 //	[server.limits]

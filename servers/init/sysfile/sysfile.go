@@ -42,7 +42,8 @@ type Server struct {
 	Heartbeat   time.Duration // effective: the supervisor's unless overridden
 	HangTimeout time.Duration // effective: the supervisor's unless overridden
 	Limits      Limits
-	Line        int // line of its [[server]] header, for later messages
+	Spare       bool // the kernel keeps a warm spare instance (faster restarts, one idle process)
+	Line        int  // line of its [[server]] header, for later messages
 }
 
 // Device is a machine device granted to a server: "nic0" or

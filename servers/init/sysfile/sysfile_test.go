@@ -198,6 +198,9 @@ func TestParseErrors(t *testing.T) {
 		{"supervisor not a table", "name = \"x\"\nsupervisor = 5\n", "system.toml:2: supervisor: want a table, got integer"},
 		{"server not an array of tables", "name = \"x\"\n\nserver = \"a\"\n", "system.toml:3: server: want an array of tables ([[server]]), got string"},
 		{"limits not a table", srv + "limits = \"big\"\n", `system.toml:4: server "echo": limits: want a table, got string`},
+		{"spare not a bool", srv + "spare = \"yes\"\n", `system.toml:4: server "echo": spare: want true or false, got string`},
+		{"spare of a temporary server", srv + "restart = \"temporary\"\nspare = true\n",
+			`system.toml:5: server "echo": spare: a temporary server is never restarted, so a spare would never be used`},
 
 		// System name.
 		{"missing name", "[supervisor]\nintensity = 1\n", `system.toml:1: missing key "name"`},

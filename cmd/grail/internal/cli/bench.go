@@ -131,6 +131,7 @@ func benchRestart(args []string, stdout, stderr io.Writer) error {
 	how := fs.String("how", "kill", "how the driver dies: kill (SIGKILL), segv (a segfault in its transmit code), hang (caught by the heartbeat) or exit")
 	plotFile := fs.String("plot", "", "write a picture of the phases and the crash → first frame histogram (.png or .svg)")
 	round := fs.Int64("round-size", 256<<20, "bytes per download round (each round is checksummed)")
+	spare := fs.Bool("spare", true, "let the kernel keep a warm spare of the driver (spare = true in the system file)")
 	bin := fs.String("bin", "", "folder of the task binaries (default: the folder of grail)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -146,7 +147,7 @@ func benchRestart(args []string, stdout, stderr io.Writer) error {
 		return &restart.Booted{Kernel: s.Kernel, PeerNetns: system.PeerNetns(s.Name, "nic0"), Stop: stop}, nil
 	}
 	trapSignals(stderr)
-	opts := restart.Options{N: *n, Driver: *driver, How: *how, RoundSize: *round, Progress: stderr}
+	opts := restart.Options{N: *n, Driver: *driver, How: *how, RoundSize: *round, Spare: *spare, Progress: stderr}
 	tr, terr := proctrace.Start()
 	if terr == nil {
 		defer tr.Close()

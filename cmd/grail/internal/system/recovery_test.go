@@ -233,3 +233,62 @@ func TestDriverGiveUpLinkDown(t *testing.T) {
 	}
 	t.Logf("e1000: %s; fetch: %q, %q", state, err1, err2)
 }
+
+// With spare = true the kernel keeps the driver's next instance started,
+// placed in its cgroup and confined, waiting in its hello: a restart
+// promotes it (no process start on the restart path), and a new spare is
+// prepared once the new instance is ready. The download stays intact.
+func TestDriverRestartFromWarmSpare(t *testing.T) {
+	needNetBinaries(t, "fetch")
+	const size = 24 << 20
+	h := sha256.New()
+	io.CopyN(h, chacha("spare"), size)
+	want := fmt.Sprintf("%x", h.Sum(nil))
+	sys := strings.Replace(recoverySystem("t-spare", `"-url", "http://192.0.2.1:8080/", "-every", "20ms", "-wait", "30s"`),
+		`provides = ["nic"]`, "provides = [\"nic\"]\nspare = true", 1)
+	s := boot(t, sys)
+	servePeerStream(t, PeerNetns("t-spare", "nic0"), "spare", size)
+	k := s.Kernel
+	from := 0
+	for i := 1; i <= 2; i++ {
+		// The spare for this kill: prepared once the previous instance
+		// was ready.
+		spareEv, _, err := k.Events().WaitFor(from, "e1000", "spare-ready", 30*time.Second)
+		if err != nil {
+			t.Fatalf("kill %d: no spare: %v", i, err)
+		}
+		for {
+			if p, res, e := fetchState(k.Logs("fetch"), 1); e != "" || res != nil {
+				t.Fatalf("the download ended early: %v %v", e, res)
+			} else if p >= int64(size)*int64(i)/3 {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		mark := k.Events().Len()
+		from = mark
+		if err := k.Kill("e1000"); err != nil {
+			t.Fatal(err)
+		}
+		used, _, err := k.Events().WaitFor(mark, "e1000", "spare-used", 30*time.Second)
+		if err != nil {
+			t.Fatalf("kill %d: the spare was not used: %v", i, err)
+		}
+		if used.Detail != spareEv.Detail {
+			t.Errorf("kill %d: used %q, but the spare was %q", i, used.Detail, spareEv.Detail)
+		}
+		conf, _, err := k.Events().WaitFor(mark, "e1000", "confined", 30*time.Second)
+		if err != nil || !strings.HasSuffix(conf.Detail, "(warm spare)") {
+			t.Fatalf("kill %d: confined %v %v", i, conf, err)
+		}
+		if _, _, err := k.Events().WaitFor(mark, "e1000", "ready", 30*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := k.WaitOutput("fetch", "DONE", 1, 3*time.Minute); err != nil {
+		t.Fatalf("%v: %v", err, k.Logs("fetch"))
+	}
+	if _, res, e := fetchState(k.Logs("fetch"), 1); e != "" || len(res) < 5 || res[1] != want || res[4] != "1" {
+		t.Fatalf("fetch: %v %v, want SHA-256 %s on one connection", res, e, want)
+	}
+}

@@ -123,7 +123,13 @@ func Boot(opts Options) (*System, error) {
 			devices = append(devices, dev)
 		}
 	}
-	k, err := kernel.New(kernel.Config{BinDir: opts.BinDir, RunDir: s.RunDir, Cgroups: s.cg, Output: opts.Output,
+	var spares []string
+	for _, srv := range def.Servers {
+		if srv.Spare {
+			spares = append(spares, srv.Name)
+		}
+	}
+	k, err := kernel.New(kernel.Config{BinDir: opts.BinDir, RunDir: s.RunDir, Cgroups: s.cg, Output: opts.Output, Spares: spares,
 		Devices: devices})
 	if err != nil {
 		return fail(err)
