@@ -388,7 +388,7 @@ func servePeer(ns string, size int64) (string, *atomic.Int64, func(), error) {
 // exec'd twice, as grail's stage 1 and then as the server binary).
 func crossCheck(rep *Report, tr Tracer) string {
 	evs := tr.Events()
-	var matched int
+	var matched, spares int
 	var exitDelta, execDelta []time.Duration
 	for i := range rep.Restarts {
 		r := &rep.Restarts[i]
@@ -397,24 +397,46 @@ func crossCheck(rep *Report, tr Tracer) string {
 			switch {
 			case e.Kind == "exit" && e.Pid == r.oldPid && e.Mono >= r.t0 && exit == 0:
 				exit = e.Mono
-			case e.Kind == "exec" && e.Pid == r.newPid && e.Mono >= r.t0:
-				exec = e.Mono
+			case e.Kind == "exec" && e.Pid == r.newPid:
+				exec = e.Mono // the last one: the server binary after stage 1
 			}
 		}
-		if exit == 0 || exec == 0 {
+		if exit == 0 {
 			continue
 		}
 		matched++
 		r.TraceExitUS = float64(exit-r.t0) / 1e3
-		r.TraceExecUS = float64(exec-r.t0) / 1e3
 		exitDelta = append(exitDelta, time.Duration((r.PhaseUS["detected"]-r.TraceExitUS)*1e3))
-		execDelta = append(execDelta, time.Duration((r.PhaseUS["spawned"]-r.TraceExecUS)*1e3))
+		if exec > r.t0 {
+			r.TraceExecUS = float64(exec-r.t0) / 1e3
+			execDelta = append(execDelta, time.Duration((r.PhaseUS["spawned"]-r.TraceExecUS)*1e3))
+		} else if exec > 0 {
+			spares++ // a warm spare: exec'd before the crash
+		}
 	}
 	if matched == 0 {
 		return fmt.Sprintf("tracepoints attached, but no restart matched (%d events)", len(evs))
 	}
-	ex, sp := ipc.Summarize(exitDelta), ipc.Summarize(execDelta)
-	return fmt.Sprintf("sched_process_exit/exec matched %d of %d restarts: init's crash-detected came p50 %.0f µs (max %.0f) after "+
-		"the kernel's exit tracepoint; the kernel's spawned event p50 %.0f µs after the new server binary's exec (negative: before it)",
-		matched, len(rep.Restarts), ex.P50, ex.Max, sp.P50)
+	ex := ipc.Summarize(exitDelta)
+	s := fmt.Sprintf("sched_process_exit matched %d of %d restarts: the old process's exit tracepoint fired p50 %.0f µs after the crash "+
+		"was caused, and init's crash-detected came p50 %.0f µs (max %.0f) after it", matched, len(rep.Restarts),
+		medianOf(rep.Restarts, func(r Restart) float64 { return r.TraceExitUS }), ex.P50, ex.Max)
+	if len(execDelta) > 0 {
+		s += fmt.Sprintf("; sched_process_exec of the new server binary came p50 %.0f µs after the kernel's spawned event",
+			-ipc.Summarize(execDelta).P50)
+	}
+	if spares > 0 {
+		s += fmt.Sprintf("; %d new instances were warm spares, exec'd before their crash", spares)
+	}
+	return s
+}
+
+func medianOf(rs []Restart, f func(Restart) float64) float64 {
+	var v []time.Duration
+	for _, r := range rs {
+		if x := f(r); x > 0 {
+			v = append(v, time.Duration(x*1e3))
+		}
+	}
+	return ipc.Summarize(v).P50
 }
