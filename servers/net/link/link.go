@@ -15,10 +15,10 @@
 // the gap are lost and retransmitted by TCP. The receiver waits on the
 // NIC at most idleCheck at a time, so it follows a SetNIC within that.
 // (Replaying each connection's last ACK three times after a restart, to
-// start the peer's fast retransmit, was tried and made stalls longer: the
-// peer negotiates SACK, and duplicate ACKs without SACK blocks do not
-// trigger it; the stall is the restart plus the peer's retransmission
-// timer.)
+// start the peer's fast retransmit, was tried and made stalls longer —
+// likely because the connection negotiates SACK, where duplicate ACKs
+// without SACK blocks do not count; the stall is the restart plus the
+// peer's retransmission timer.)
 //
 // Lock order: txMu, then nothing. mu (dispatcher) is a leaf.
 package link
