@@ -58,7 +58,7 @@ memory = "128MiB"
 name = "fetch"
 uses = ["net"]
 restart = "temporary"
-args = ["-url", "http://192.0.2.1:8080/", "-rounds", "1000000", "-every", "1s", "-stalls", "5ms", "-wait", "30s"]
+args = ["-url", "http://192.0.2.1:8080/", "-rounds", "1000000", "-every", "1s", "-stalls", "20ms", "-wait", "30s"]
 [server.limits]
 memory = "64MiB"
 `
@@ -186,7 +186,6 @@ func Run(boot Booter, o Options) (*Report, error) {
 	if err := waitFor(5*time.Minute, func() bool { return countResults(k.Logs("fetch")) > done }); err != nil {
 		rep.Errors = append(rep.Errors, "the last round did not finish within 5 minutes")
 	}
-	attachStalls(rep, k.Logs("fetch"))
 	rep.Rounds, rep.Bytes, rep.Errors, rep.Intact = checkRounds(k.Logs("fetch"), want, rep.Errors)
 	rep.Requests = requests.Load()
 	if o.Tracer != nil {
@@ -243,11 +242,14 @@ func crashOnce(k *kernel.Kernel, o Options, i int) (Restart, error) {
 			fmt.Sscanf(ev.Detail, "pid %d", &r.newPid)
 		}
 	}
-	// The client reads again: a stall line ending after the crash.
+	// The client reads again: the stall line that ends after the crash is
+	// the gap the crash caused (read now: the log keeps only recent lines).
 	err = waitFor(30*time.Second, func() bool {
 		for _, l := range k.Logs("fetch") {
 			if f := strings.Fields(l); len(f) == 4 && f[0] == "STALL" {
+				from, _ := strconv.ParseInt(f[2], 10, 64)
 				if to, _ := strconv.ParseInt(f[3], 10, 64); to > t0 {
+					r.StallUS = float64(to-from) / 1e3
 					return true
 				}
 			}
@@ -263,34 +265,6 @@ func crashOnce(k *kernel.Kernel, o Options, i int) (Restart, error) {
 	// driver.
 	time.Sleep(Settle)
 	return r, nil
-}
-
-// attachStalls gives each restart the longest client stall that began
-// between its crash and the next one.
-func attachStalls(rep *Report, lines []string) {
-	type gap struct{ from, to int64 }
-	var gaps []gap
-	for _, l := range lines {
-		f := strings.Fields(l)
-		if len(f) == 4 && f[0] == "STALL" {
-			a, _ := strconv.ParseInt(f[2], 10, 64)
-			b, _ := strconv.ParseInt(f[3], 10, 64)
-			gaps = append(gaps, gap{a, b})
-		}
-	}
-	for i := range rep.Restarts {
-		r := &rep.Restarts[i]
-		end := int64(1<<63 - 1)
-		if i+1 < len(rep.Restarts) {
-			end = rep.Restarts[i+1].t0
-		}
-		for _, g := range gaps {
-			// The read before the crash may have ended a little before it.
-			if g.to > r.t0 && g.from < end {
-				r.StallUS = max(r.StallUS, float64(g.to-g.from)/1e3)
-			}
-		}
-	}
 }
 
 func lastLines(l []string, n int) []string {
