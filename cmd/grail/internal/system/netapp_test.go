@@ -82,6 +82,26 @@ func fetchState(lines []string, r int) (progress int64, result []string, errLine
 	return
 }
 
+// awaitProgress waits until round r of task fetch has downloaded at least
+// at bytes; the test fails if the round ends first or stalls for timeout.
+func awaitProgress(t *testing.T, s *System, r int, at int64, what string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		p, res, e := fetchState(s.Kernel.Logs("fetch"), r)
+		if e != "" || res != nil {
+			t.Fatalf("round %d ended before %s: %v %v", r, what, e, res)
+		}
+		if p >= at {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("round %d at %d bytes after 2 minutes, waiting for %s", r, p, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // A TCP download keeps its connection while the NIC server under the net
 // server is killed twice: the net server re-attaches to each new instance,
 // TCP retransmits what was lost in the gap, and every byte arrives intact.
@@ -118,20 +138,7 @@ func TestNetConnectionSurvivesNICRestart(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 
 	for i, at := range []int64{size / 4, size / 2} {
-		deadline := time.Now().Add(2 * time.Minute)
-		for {
-			p, res, e := fetchState(s.Kernel.Logs("fetch"), 1)
-			if e != "" || res != nil {
-				t.Fatalf("the download ended before kill %d: %v %v", i+1, e, res)
-			}
-			if p >= at {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("download at %d bytes after 2 minutes", p)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		awaitProgress(t, s, 1, at, fmt.Sprintf("kill %d", i+1))
 		mark := s.Kernel.Events().Len()
 		if err := s.Kernel.Kill("e1000"); err != nil {
 			t.Fatal(err)

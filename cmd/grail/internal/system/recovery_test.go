@@ -91,20 +91,7 @@ func TestDriverRecoveryEveryKind(t *testing.T) {
 	var exits, detected []string
 	for i, kind := range kinds {
 		at := int64(size) * int64(i+1) / int64(len(kinds)+1)
-		deadline := time.Now().Add(2 * time.Minute)
-		for {
-			p, res, e := fetchState(k.Logs("fetch"), 1)
-			if e != "" || res != nil {
-				t.Fatalf("the download ended before fault %d (%s): %v %v", i+1, kind, e, res)
-			}
-			if p >= at {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("download at %d bytes after 2 minutes", p)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		awaitProgress(t, s, 1, at, fmt.Sprintf("fault %d (%s)", i+1, kind))
 		mark := k.Events().Len()
 		var err error
 		if kind == "kill" {
@@ -185,15 +172,7 @@ func TestDriverGiveUpLinkDown(t *testing.T) {
 	s := boot(t, sys)
 	servePeerStream(t, PeerNetns("t-giveup", "nic0"), "giveup", 1<<30)
 	k := s.Kernel
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if p, _, e := fetchState(k.Logs("fetch"), 1); p >= 1<<20 {
-			break
-		} else if e != "" || time.Now().After(deadline) {
-			t.Fatalf("download at %d bytes: %s", p, e)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	awaitProgress(t, s, 1, 1<<20, "the first kill")
 	mark := k.Events().Len()
 	if err := k.Kill("e1000"); err != nil { // restart 1: within the intensity
 		t.Fatal(err)
@@ -257,14 +236,7 @@ func TestDriverRestartFromWarmSpare(t *testing.T) {
 		if err != nil {
 			t.Fatalf("kill %d: no spare: %v", i, err)
 		}
-		for {
-			if p, res, e := fetchState(k.Logs("fetch"), 1); e != "" || res != nil {
-				t.Fatalf("the download ended early: %v %v", e, res)
-			} else if p >= int64(size)*int64(i)/3 {
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		awaitProgress(t, s, 1, int64(size)*int64(i)/3, fmt.Sprintf("kill %d", i))
 		mark := k.Events().Len()
 		from = mark
 		if err := k.Kill("e1000"); err != nil {

@@ -149,20 +149,7 @@ func TestRTL8139NetStack(t *testing.T) {
 	var exits []string
 	for i, fault := range []string{"kill", "segv"} {
 		at := sizes[1] * int64(i+1) / 3
-		deadline := time.Now().Add(2 * time.Minute)
-		for {
-			p, res, e := fetchState(s.Kernel.Logs("fetch"), 2)
-			if e != "" || res != nil {
-				t.Fatalf("round 2 ended before the %s: %v %v", fault, e, res)
-			}
-			if p >= at {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("round 2 at %d bytes after 2 minutes", p)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		awaitProgress(t, s, 2, at, "the "+fault)
 		mark := s.Kernel.Events().Len()
 		var err error
 		if fault == "kill" {
