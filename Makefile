@@ -50,6 +50,7 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzDecodeAddr$$' -fuzztime 30s ./servers/net/socket/
 	$(GO) test -run XXX -fuzz '^FuzzDecodeSocketArg$$' -fuzztime 30s ./servers/net/socket/
 	$(GO) test -run XXX -fuzz FuzzRequest -fuzztime 30s ./servers/net/netserver/
+	$(GO) test -run XXX -fuzz FuzzParseNote -fuzztime 30s ./dde/linux/fault/
 
 clean:
 	rm -rf build

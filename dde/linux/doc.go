@@ -21,7 +21,11 @@
 //     link state come up to. host.c is the bridge from kernel-compiled C
 //     (8-byte stack alignment) into Go; traps.c turns the ud2 of a donor's
 //     WARN into a logged warning and execution after it, as the kernel's
-//     trap handler does (a BUG stops the server).
+//     trap handler does (a BUG stops the server). inject.c and
+//     inject_cgo.go are the fault injector's host side (Runtime.Inject:
+//     code faults as breakpoints that become the mutated instruction when
+//     reached, the report of a fault that fires, watch points for a
+//     profile); runtime/fault.c holds its kernel-API fault points.
 //   - servers/nic/<port>: per-driver glue, a few dozen lines: the donor
 //     archive on the link line and the module's init and exit.
 //

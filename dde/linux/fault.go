@@ -1,5 +1,12 @@
 package linux
 
+import "errors"
+
+// ErrTrigger wraps the error of an injected fault's trigger (reopen,
+// reprobe; Runtime.Inject): the interface is down or the driver is off
+// the device.
+var ErrTrigger = errors.New("dde: the fault's trigger failed")
+
 // Fault is a fault Runtime.InjectFault plants in the donor's code.
 type Fault int
 

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"grailos/dde/linux/fault"
 )
 
 // Device is the hardware the driver drives: one PCI function. The DDE
@@ -74,6 +76,12 @@ type Config struct {
 	Log func(line string)
 	// Net receives frames and carrier changes; nil drops them.
 	Net NetHost
+	// Fired is told each injected fault that fires (Inject), with the
+	// detail line naming it, before the fault takes effect: the DDE
+	// thread waits (up to 2 s) until Fired returns, so a fault that kills
+	// the process is still on record. Fired runs on another goroutine and
+	// must not call the Runtime. nil logs the line.
+	Fired func(detail string)
 }
 
 // Errors of the network entry points.
@@ -115,6 +123,8 @@ type Runtime struct {
 
 	batch     []byte  // XmitBatch's frames, end to end (DDE thread only)
 	batchLens []int32 // and their lengths
+
+	inj *injector // fault reports (inject.c, inject_cgo.go)
 }
 
 // current is the one runtime of the process, for the C callbacks.
@@ -144,7 +154,11 @@ func New(cfg Config) (*Runtime, error) {
 	}
 	go r.thread()
 	var err error
-	r.do(func() { err = r.cInit() })
+	r.do(func() {
+		if err = r.startInjector(); err == nil {
+			err = r.cInit()
+		}
+	})
 	if err != nil {
 		r.shutdown()
 		return nil, err
@@ -212,6 +226,7 @@ func (r *Runtime) shutdown() {
 	}
 	r.mu.Unlock()
 	<-r.done
+	r.stopInjector()
 	current.CompareAndSwap(r, nil)
 }
 
@@ -332,6 +347,51 @@ func (r *Runtime) InjectFault(kind Fault) error {
 		return ErrStopped
 	}
 	return err
+}
+
+// Inject plants fault s (package grailos/dde/linux/fault): a code or
+// hang fault waits, as a breakpoint, for the driver to reach its address;
+// a kernel-API or wild-DMA fault is armed in the runtime's fault points
+// and its trigger, if any, run (an ErrTrigger error then means the
+// interface is down or the driver off the device). Config.Fired hears
+// when it fires. For fault-injection campaigns only; nothing undoes a
+// fault but a restart of the process.
+func (r *Runtime) Inject(s fault.Spec) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	var err error
+	if !r.do(func() { err = r.cInject(s) }) {
+		return ErrStopped
+	}
+	return err
+}
+
+// Watch plants one-shot breakpoints on function entries of the donor's
+// text (a profile: which functions run); it returns how many are watched.
+func (r *Runtime) Watch(addrs []uint64) (int, error) {
+	var n int
+	var err error
+	if !r.do(func() { n, err = r.cWatch(addrs) }) {
+		return 0, ErrStopped
+	}
+	return n, err
+}
+
+// WatchHits reports, for every watched entry in the order Watch planted
+// them, whether the driver has run it since.
+func (r *Runtime) WatchHits() []bool {
+	var hits []bool
+	r.do(func() { hits = r.cWatchHits() })
+	return hits
+}
+
+// FaultState reports, for a kernel-API site (fault.APISites) or wild-DMA
+// direction (fault.DMASites), the calls seen since it was armed, how many
+// failed, and whether it is still armed.
+func (r *Runtime) FaultState(site string) (calls, fired int, armed bool) {
+	r.do(func() { calls, fired, armed = r.cFaultState(site) })
+	return calls, fired, armed
 }
 
 // SetRxMode sets the interface's receive filter: promiscuous (every

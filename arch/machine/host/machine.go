@@ -78,6 +78,7 @@ type Machine struct {
 	startOnce, closeOnce sync.Once
 	closeErr             error
 	refusals, events     limiter
+	iommu                paced // the IOMMU's refusals: each one matters to a fault campaign
 }
 
 // New builds the machine. Nothing runs until Start.
@@ -122,7 +123,13 @@ func New(cfg Config) (m *Machine, err error) {
 	}
 	m.fn, err = NewFunction(FunctionConfig{
 		Model: cfg.Model, MAC: cfg.MAC, DMA: m.pool, Wire: w, Clock: m, Wake: m.wakeAt,
-		OnEvent:  func(e hw.Event) { m.events.logf(m.log, "device: %v", e) },
+		OnEvent: func(e hw.Event) {
+			if e.Kind == hw.EventDMARefused {
+				m.iommu.logf(m.log, "device: %v", e)
+				return
+			}
+			m.events.logf(m.log, "device: %v", e)
+		},
 		OnAttach: func(gen uint32) { m.log.Printf("driver attached (generation %d): function reset", gen) },
 	})
 	if err != nil {
@@ -357,6 +364,33 @@ func (l *limiter) logf(lg *log.Logger, format string, args ...any) {
 	case n <= 10:
 		lg.Printf(format, args...)
 	case n%1000 == 0:
+		lg.Printf(format+fmt.Sprintf(" (%d so far)", n), args...)
+	}
+}
+
+// paced logs the first few of a kind of message, then at most one per
+// 50 ms (with the count so far): unlike limiter, a refusal that comes
+// alone — one wild descriptor of a fault campaign (grail inject) — is
+// always logged, while a driver that keeps trying cannot flood the log.
+type paced struct {
+	mu   sync.Mutex
+	n    uint64
+	last time.Time
+}
+
+func (p *paced) logf(lg *log.Logger, format string, args ...any) {
+	p.mu.Lock()
+	p.n++
+	n, now := p.n, time.Now()
+	ok := n <= 10 || now.Sub(p.last) >= 50*time.Millisecond
+	if ok {
+		p.last = now
+	}
+	p.mu.Unlock()
+	switch {
+	case ok && n <= 10:
+		lg.Printf(format, args...)
+	case ok:
 		lg.Printf(format+fmt.Sprintf(" (%d so far)", n), args...)
 	}
 }

@@ -2,10 +2,14 @@ package recipe
 
 import (
 	"context"
+	"debug/elf"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -38,6 +42,12 @@ type LinkMember struct {
 	Version   string `json:"version,omitempty"`
 	Source    string `json:"source"`
 	Source256 string `json:"source_sha256"`
+	// Functions are the functions the object defines (static ones too),
+	// sorted: donor objects only. Fault injection (grail inject) places
+	// code faults in these and nowhere else; it finds their addresses in
+	// the linked binary's symbol table (a static function by its file
+	// symbol, the source's base name).
+	Functions []string `json:"functions,omitempty"`
 }
 
 // MakeLinkRecord reads <donorArchive>.json and <runtimeArchive>.json and
@@ -60,8 +70,13 @@ func MakeLinkRecord(donorArchive, runtimeArchive, stubsObject string) (*LinkReco
 			return nil, fmt.Errorf("%s was compiled against %s %s, the runtime against %s %s: rebuild both",
 				m.Object, m.Headers.Name, m.Headers.Version, rr.Headers.Name, rr.Headers.Version)
 		}
+		fns, err := ObjectFunctions(filepath.Join(filepath.Dir(donorArchive), m.Object))
+		if err != nil {
+			return nil, err
+		}
 		rec.Donor.Members = append(rec.Donor.Members, LinkMember{Object: m.Object, SHA256: m.SHA256,
-			Package: m.Source.Package, Version: m.Source.Version, Source: m.Source.Path, Source256: m.Source.SHA256})
+			Package: m.Source.Package, Version: m.Source.Version, Source: m.Source.Path, Source256: m.Source.SHA256,
+			Functions: fns})
 	}
 	for _, m := range rr.Members {
 		lm := LinkMember{Object: m.Object, SHA256: m.SHA256, Source: m.Source.Path, Source256: m.Source.SHA256}
@@ -78,6 +93,32 @@ func MakeLinkRecord(donorArchive, runtimeArchive, stubsObject string) (*LinkReco
 		}
 	}
 	return rec, nil
+}
+
+// ObjectFunctions lists the functions an ELF object defines, global and
+// static, sorted; nil if the object does not exist (a record read
+// without its objects).
+func ObjectFunctions(object string) ([]string, error) {
+	f, err := elf.Open(object)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing the functions of %s: %w", object, err)
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil && !errors.Is(err, elf.ErrNoSymbols) {
+		return nil, fmt.Errorf("listing the functions of %s: %w", object, err)
+	}
+	var out []string
+	for _, s := range syms {
+		if elf.ST_TYPE(s.Info) == elf.STT_FUNC && s.Section != elf.SHN_UNDEF && s.Name != "" {
+			out = append(out, s.Name)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 // readRecord reads archive.json into v and checks the archive's SHA-256.

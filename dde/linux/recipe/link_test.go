@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -44,7 +45,7 @@ func TestMakeLinkRecord(t *testing.T) {
 	}
 	want := LinkMember{Object: "demo.o", SHA256: "aa", Package: "linux-source-6.1", Version: "6.1.192-2",
 		Source: "drivers/demo.c", Source256: "bb"}
-	if rec.Port != "demo" || len(rec.Donor.Members) != 1 || rec.Donor.Members[0] != want ||
+	if rec.Port != "demo" || len(rec.Donor.Members) != 1 || !reflect.DeepEqual(rec.Donor.Members[0], want) ||
 		len(rec.Runtime.Members) != 1 || rec.Runtime.Members[0].Source != "dde/linux/runtime/api.c" || rec.Stubs != nil {
 		t.Errorf("record %+v", rec)
 	}
@@ -53,6 +54,33 @@ func TestMakeLinkRecord(t *testing.T) {
 	os.WriteFile(donor, []byte("rebuilt"), 0o644)
 	if _, err := MakeLinkRecord(donor, runtime, ""); err == nil || !strings.Contains(err.Error(), "changed") {
 		t.Errorf("changed archive: %v", err)
+	}
+}
+
+// A donor object next to its archive: the record lists its functions,
+// static ones included, and nothing else it defines.
+func TestMakeLinkRecordFunctions(t *testing.T) {
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("gcc not installed")
+	}
+	hdr := Package{Name: "linux-headers-6.1.0-56-amd64", Version: "6.1.192-2"}
+	dir, donor, runtime := linkFixture(t, hdr)
+	src := filepath.Join(dir, "demo.c")
+	os.WriteFile(src, []byte("int counter;\nstatic int helper(int x) { return x + counter; }\n"+
+		"int (*keep)(int) = helper;\nint demo_probe(void) { return helper(1); }\n"), 0o644)
+	if out, err := exec.Command("gcc", "-c", "-O2", "-o", filepath.Join(dir, "demo.o"), src).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v: %s", err, out)
+	}
+	rec, err := MakeLinkRecord(donor, runtime, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rec.Donor.Members[0].Functions, []string{"demo_probe", "helper"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("functions %q, want %q", got, want)
+	}
+	os.WriteFile(filepath.Join(dir, "demo.o"), []byte("not ELF"), 0o644)
+	if _, err := MakeLinkRecord(donor, runtime, ""); err == nil {
+		t.Error("an unreadable donor object was accepted")
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -184,7 +185,7 @@ func TestCompileRuntimeDonors(t *testing.T) {
 	}
 	wantMember := LinkMember{Object: "x.o", SHA256: rec.Members[2].SHA256, Package: "linux-source-6.1", Version: "6.1.192-2",
 		Source: "drivers/x/x.c", Source256: HashBytes([]byte("abc"))}
-	if got := lr.Runtime.Members[2]; got != wantMember {
+	if got := lr.Runtime.Members[2]; !reflect.DeepEqual(got, wantMember) {
 		t.Errorf("link member %+v, want %+v", got, wantMember)
 	}
 

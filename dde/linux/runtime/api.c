@@ -148,6 +148,39 @@ int dde_net_xmit_batch(const unsigned char *buf, const int *lens, int n, int *se
 	return err;
 }
 
+int dde_net_reopen(void)
+{
+	int err = dde_netdev_close();
+
+	settle();
+	if (!err)
+		err = dde_netdev_open();
+	settle();
+	return err;
+}
+
+/* dde_reprobe is rmmod and insmod without the process: the driver lets go
+ * of the device (remove, unregister) and takes it again (probe), and the
+ * interface is opened. The PCI function and the pool stay. */
+int dde_reprobe(int (*init)(void), void (*exit)(void))
+{
+	int err;
+
+	if (!started || !exit)
+		return -EINVAL;
+	if (dde_net_device())
+		dde_netdev_close();
+	settle();
+	exit();
+	dde_pci_unbind_all();
+	settle();
+	started = false;
+	err = dde_start(init);
+	if (err)
+		return err;
+	return dde_net_open();
+}
+
 int dde_stop(void (*exit)(void))
 {
 	if (dde_net_device())

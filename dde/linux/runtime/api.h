@@ -50,10 +50,33 @@ void *dde_net_xmit_fn(void);
  * how many went); one settle for the batch. */
 int dde_net_xmit_batch(const unsigned char *buf, const int *lens, int n, int *sent);
 int dde_net_mac(unsigned char mac[6]);
+/* Take the interface down and up again (ndo_stop, ndo_open), or the
+ * driver off the device and on again (module exit and init: remove,
+ * probe), then open it: the triggers that make a fault armed in
+ * open-time or probe-time code fire (grail inject). */
+int dde_net_reopen(void);
+int dde_reprobe(int (*init)(void), void (*exit)(void));
 void dde_irq_notify(void);
 void dde_run(unsigned long long now_ns);
 int dde_next_deadline(unsigned long long *ns);
 void dde_get_stats(struct dde_stats *st);
+
+/* Fault injection (fault.c): calls nth..nth+count-1 of a site, counted
+ * from arming, fail; id is echoed in the report of each failed call
+ * (dde_host_fault_fired). Only calls from outside the runtime count. */
+#define DDE_FAULT_ALLOC 0       /* kmalloc family, vmalloc, pages, page frags, skb allocation: NULL */
+#define DDE_FAULT_DMA_MAP 1     /* streaming DMA maps: DMA_MAPPING_ERROR */
+#define DDE_FAULT_DMA_ALLOC 2   /* coherent DMA memory: NULL */
+#define DDE_FAULT_IRQ 3         /* request_irq: -EBUSY */
+#define DDE_FAULT_TIMER 4       /* mod_timer, add_timer, delayed work: the timer is lost */
+#define DDE_FAULT_PCI_CONFIG 5  /* pci_read_config_*: all-ones, PCIBIOS_DEVICE_NOT_FOUND */
+#define DDE_FAULT_WILD_DMA_TX 6 /* a map for the device to read gets a bus address outside the pool */
+#define DDE_FAULT_WILD_DMA_RX 7 /* a map for the device to write gets a bus address outside the pool */
+#define DDE_FAULT_SITES 8
+int dde_fault_arm(int site, unsigned long nth, unsigned long count, const char *id);
+void dde_fault_disarm(void);
+/* Calls seen since arming and how many failed; returns whether still armed. */
+int dde_fault_state(int site, unsigned long *calls, unsigned long *fired);
 
 /* For the runtime's own tests: map len bytes at p for the device as the
  * DMA API does (dma_map_single), 0 and *bus set on success, or unmap. */

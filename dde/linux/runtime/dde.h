@@ -101,6 +101,25 @@ void dde_net_deliver(struct sk_buff *skb);
 void dde_net_stats(struct dde_stats *st);
 extern unsigned long dde_rx_packets, dde_napi_polls;
 
+/* fault.c: true if this call of site must fail (what names the call,
+ * caller is the return address into the code that made it). */
+bool dde_fault(int site, const char *what, unsigned long caller);
+/* While non-zero, no call counts: the runtime's own use of an API. */
+extern int dde_fault_quiet;
+#define DDE_QUIET(expr) ({				\
+		typeof(expr) __dde_v;			\
+		dde_fault_quiet++;			\
+		__dde_v = (expr);			\
+		dde_fault_quiet--;			\
+		__dde_v;				\
+	})
+/* The hook at the top of an API function of site: fail as the kernel
+ * would (ret) when the injector says this call fails. */
+#define DDE_FAULT_POINT(site, ret) do {					\
+		if (dde_fault(site, __func__, _RET_IP_))		\
+			return ret;					\
+	} while (0)
+
 /* lib.c */
 void dde_module_name(const char *name);
 

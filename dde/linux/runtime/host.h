@@ -39,6 +39,11 @@ void dde_host_sleep(unsigned long long ns);
 void *dde_host_alloc(unsigned long size);
 void dde_host_free(void *p);
 
+/* An injected fault fires (detail says which and where): returns once
+ * the host has it on record, so a fault the driver does not survive is
+ * still reported. */
+void dde_host_fault_fired(const char *detail);
+
 /* Stop the server, naming why. */
 void dde_host_abort(const char *why) __attribute__((noreturn));
 

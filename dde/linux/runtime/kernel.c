@@ -235,6 +235,7 @@ int request_threaded_irq(unsigned int irq, irq_handler_t handler, irq_handler_t 
 	}
 	if (!handler && !thread_fn)
 		return -EINVAL;
+	DDE_FAULT_POINT(DDE_FAULT_IRQ, -EBUSY);
 	line.irq = irq;
 	line.handler = handler ? handler : wake_thread;
 	line.thread_fn = thread_fn;

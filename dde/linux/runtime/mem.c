@@ -252,36 +252,43 @@ static void *do_kmalloc(size_t size)
 
 void *__kmalloc(size_t size, gfp_t flags)
 {
+	DDE_FAULT_POINT(DDE_FAULT_ALLOC, NULL);
 	return do_kmalloc(size);
 }
 
 void *__kmalloc_node(size_t size, gfp_t flags, int node)
 {
+	DDE_FAULT_POINT(DDE_FAULT_ALLOC, NULL);
 	return do_kmalloc(size);
 }
 
 void *kmalloc_trace(struct kmem_cache *s, gfp_t flags, size_t size)
 {
+	DDE_FAULT_POINT(DDE_FAULT_ALLOC, NULL);
 	return do_kmalloc(size);
 }
 
 void *kmalloc_node_trace(struct kmem_cache *s, gfp_t flags, int node, size_t size)
 {
+	DDE_FAULT_POINT(DDE_FAULT_ALLOC, NULL);
 	return do_kmalloc(size);
 }
 
 void *kmalloc_large(size_t size, gfp_t flags)
 {
+	DDE_FAULT_POINT(DDE_FAULT_ALLOC, NULL);
 	return dde_block_alloc(size, DDE_MEM_KMALLOC, false);
 }
 
 void *kmalloc_large_node(size_t size, gfp_t flags, int node)
 {
+	DDE_FAULT_POINT(DDE_FAULT_ALLOC, NULL);
 	return dde_block_alloc(size, DDE_MEM_KMALLOC, false);
 }
 
 void *kvmalloc_node(size_t size, gfp_t flags, int node)
 {
+	DDE_FAULT_POINT(DDE_FAULT_ALLOC, NULL);
 	return do_kmalloc(size);
 }
 
@@ -339,11 +346,13 @@ size_t ksize(const void *p)
 
 void *vmalloc(unsigned long size)
 {
+	DDE_FAULT_POINT(DDE_FAULT_ALLOC, NULL);
 	return dde_block_alloc(size, DDE_MEM_VMALLOC, false);
 }
 
 void *vzalloc(unsigned long size)
 {
+	DDE_FAULT_POINT(DDE_FAULT_ALLOC, NULL);
 	return dde_block_alloc(size, DDE_MEM_VMALLOC, false);
 }
 
@@ -368,13 +377,16 @@ bool is_vmalloc_addr(const void *p)
 
 struct page *alloc_pages(gfp_t gfp, unsigned int order)
 {
-	void *p = dde_block_alloc(PAGE_SIZE << order, DDE_MEM_PAGES, gfp & __GFP_COMP);
+	void *p;
 
+	DDE_FAULT_POINT(DDE_FAULT_ALLOC, NULL);
+	p = dde_block_alloc(PAGE_SIZE << order, DDE_MEM_PAGES, gfp & __GFP_COMP);
 	return p ? virt_to_page(p) : NULL;
 }
 
 unsigned long __get_free_pages(gfp_t gfp, unsigned int order)
 {
+	DDE_FAULT_POINT(DDE_FAULT_ALLOC, 0);
 	return (unsigned long)dde_block_alloc(PAGE_SIZE << order, DDE_MEM_PAGES, false);
 }
 
@@ -413,11 +425,13 @@ void __folio_put(struct folio *folio)
  * caller asks for holds); the skb code frees them with page_frag_free. */
 void *__netdev_alloc_frag_align(unsigned int fragsz, unsigned int align_mask)
 {
+	DDE_FAULT_POINT(DDE_FAULT_ALLOC, NULL);
 	return dde_block_alloc(fragsz, DDE_MEM_FRAG, true);
 }
 
 void *__napi_alloc_frag_align(unsigned int fragsz, unsigned int align_mask)
 {
+	DDE_FAULT_POINT(DDE_FAULT_ALLOC, NULL);
 	return dde_block_alloc(fragsz, DDE_MEM_FRAG, true);
 }
 

@@ -355,7 +355,7 @@ int dde_netdev_xmit(const void *frame, int len, bool more)
 		tx_busy++;
 		return -EBUSY;
 	}
-	skb = __netdev_alloc_skb(dev, len, GFP_ATOMIC);
+	skb = DDE_QUIET(__netdev_alloc_skb(dev, len, GFP_ATOMIC)); /* ours, not the driver's */
 	if (!skb)
 		return -ENOMEM;
 	skb_put_data(skb, frame, len);
@@ -406,7 +406,7 @@ void dde_net_deliver(struct sk_buff *skb)
 		consume_skb(skb);
 		return;
 	}
-	buf = kmalloc(total, GFP_ATOMIC);
+	buf = DDE_QUIET(kmalloc(total, GFP_ATOMIC));
 	if (!buf || hlen < 2 * ETH_ALEN) {
 		kfree(buf);
 		kfree_skb(skb);

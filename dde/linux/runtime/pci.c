@@ -203,6 +203,8 @@ static int check(const struct pci_dev *dev, int where, int size)
 	int pci_read_config_##sfx(const struct pci_dev *dev, int where, type *val) \
 	{									\
 		int err = check(dev, where, size);				\
+		if (!err && dde_fault(DDE_FAULT_PCI_CONFIG, __func__, _RET_IP_)) \
+			err = PCIBIOS_DEVICE_NOT_FOUND;				\
 		*val = err ? (type)~0 : (type)cfg_read(where, size);		\
 		return err;							\
 	}									\
@@ -221,7 +223,7 @@ static void command(struct pci_dev *dev, u16 set, u16 clear)
 {
 	u16 cmd, old;
 
-	pci_read_config_word(dev, PCI_COMMAND, &old);
+	DDE_QUIET(pci_read_config_word(dev, PCI_COMMAND, &old)); /* ours: never a fault point */
 	cmd = (old | set) & ~clear;
 	if (cmd != old)
 		pci_write_config_word(dev, PCI_COMMAND, cmd);
@@ -333,7 +335,7 @@ void pci_set_master(struct pci_dev *dev)
 	u8 lat;
 
 	command(dev, PCI_COMMAND_MASTER, 0);
-	pci_read_config_byte(dev, PCI_LATENCY_TIMER, &lat);
+	DDE_QUIET(pci_read_config_byte(dev, PCI_LATENCY_TIMER, &lat));
 	if (lat < 16)
 		pci_write_config_byte(dev, PCI_LATENCY_TIMER, 64);
 	dev->is_busmaster = 1;
@@ -420,7 +422,7 @@ int pci_save_state(struct pci_dev *dev)
 	int i;
 
 	for (i = 0; i < 16; i++)
-		pci_read_config_dword(dev, i * 4, &dev->saved_config_space[i]);
+		DDE_QUIET(pci_read_config_dword(dev, i * 4, &dev->saved_config_space[i]));
 	dev->state_saved = true;
 	return 0;
 }
@@ -442,7 +444,7 @@ int pci_set_power_state(struct pci_dev *dev, pci_power_t state)
 	if (state < PCI_D0 || state > PCI_D3hot)
 		state = PCI_D3hot;
 	if (dev->pm_cap) {
-		pci_read_config_word(dev, dev->pm_cap + PCI_PM_CTRL, &pmcsr);
+		DDE_QUIET(pci_read_config_word(dev, dev->pm_cap + PCI_PM_CTRL, &pmcsr));
 		pmcsr = (pmcsr & ~PCI_PM_CTRL_STATE_MASK) | (__force u16)state;
 		pci_write_config_word(dev, dev->pm_cap + PCI_PM_CTRL, pmcsr);
 	}

@@ -107,20 +107,27 @@ static bool detach(struct timer_list *timer)
 	return true;
 }
 
-int mod_timer(struct timer_list *timer, unsigned long expires)
+static int set_timer(struct timer_list *timer, unsigned long expires, unsigned long caller)
 {
 	bool was = detach(timer);
 
 	timer->expires = expires;
-	hlist_add_head(&timer->entry, &timers);
+	/* A lost timer (fault injection): detached, and never armed again. */
+	if (!dde_fault(DDE_FAULT_TIMER, timer->function == delayed_work_timer_fn ? "delayed work" : "mod_timer", caller))
+		hlist_add_head(&timer->entry, &timers);
 	return was;
+}
+
+int mod_timer(struct timer_list *timer, unsigned long expires)
+{
+	return set_timer(timer, expires, _RET_IP_);
 }
 
 void add_timer(struct timer_list *timer)
 {
 	if (timer_pending(timer))
 		dde_panic("dde: add_timer of a pending timer (%ps)", timer->function);
-	mod_timer(timer, timer->expires);
+	set_timer(timer, timer->expires, _RET_IP_);
 }
 
 int timer_delete(struct timer_list *timer)
@@ -233,7 +240,7 @@ bool queue_delayed_work_on(int cpu, struct workqueue_struct *wq, struct delayed_
 	}
 	if (dwork->timer.function != delayed_work_timer_fn)
 		dde_panic("dde: delayed work %ps has a foreign timer function", dwork->work.func);
-	mod_timer(&dwork->timer, jiffies + delay);
+	set_timer(&dwork->timer, jiffies + delay, _RET_IP_);
 	return true;
 }
 

@@ -42,15 +42,17 @@ static void build_around(struct sk_buff *skb, u8 *data, unsigned int size, bool 
 	atomic_set(&shinfo->dataref, 1);
 }
 
-struct sk_buff *__alloc_skb(unsigned int size, gfp_t gfp, int flags, int node)
+/* new_skb is __alloc_skb without the fault point: its kmallocs are the
+ * skb's, not the caller's, so they never count (DDE_QUIET). */
+static struct sk_buff *new_skb(unsigned int size, gfp_t gfp)
 {
-	struct sk_buff *skb = kmalloc(sizeof(*skb), gfp);
+	struct sk_buff *skb = DDE_QUIET(kmalloc(sizeof(*skb), gfp));
 	u8 *data;
 
 	if (!skb)
 		return NULL;
 	size = SKB_DATA_ALIGN(size) + SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
-	data = kmalloc(size, gfp);
+	data = DDE_QUIET(kmalloc(size, gfp));
 	if (!data) {
 		kfree(skb);
 		return NULL;
@@ -60,10 +62,18 @@ struct sk_buff *__alloc_skb(unsigned int size, gfp_t gfp, int flags, int node)
 	return skb;
 }
 
+struct sk_buff *__alloc_skb(unsigned int size, gfp_t gfp, int flags, int node)
+{
+	DDE_FAULT_POINT(DDE_FAULT_ALLOC, NULL);
+	return new_skb(size, gfp);
+}
+
 struct sk_buff *__netdev_alloc_skb(struct net_device *dev, unsigned int len, gfp_t gfp)
 {
-	struct sk_buff *skb = __alloc_skb(len + NET_SKB_PAD, gfp, SKB_ALLOC_RX, NUMA_NO_NODE);
+	struct sk_buff *skb;
 
+	DDE_FAULT_POINT(DDE_FAULT_ALLOC, NULL);
+	skb = new_skb(len + NET_SKB_PAD, gfp);
 	if (!skb)
 		return NULL;
 	skb_reserve(skb, NET_SKB_PAD);
@@ -73,8 +83,10 @@ struct sk_buff *__netdev_alloc_skb(struct net_device *dev, unsigned int len, gfp
 
 struct sk_buff *__napi_alloc_skb(struct napi_struct *napi, unsigned int len, gfp_t gfp)
 {
-	struct sk_buff *skb = __alloc_skb(len + NET_SKB_PAD + NET_IP_ALIGN, gfp, SKB_ALLOC_RX, NUMA_NO_NODE);
+	struct sk_buff *skb;
 
+	DDE_FAULT_POINT(DDE_FAULT_ALLOC, NULL);
+	skb = new_skb(len + NET_SKB_PAD + NET_IP_ALIGN, gfp);
 	if (!skb)
 		return NULL;
 	skb_reserve(skb, NET_SKB_PAD + NET_IP_ALIGN);
@@ -84,7 +96,7 @@ struct sk_buff *__napi_alloc_skb(struct napi_struct *napi, unsigned int len, gfp
 
 static struct sk_buff *build(void *data, unsigned int frag_size)
 {
-	struct sk_buff *skb = kzalloc(sizeof(*skb), GFP_ATOMIC);
+	struct sk_buff *skb = DDE_QUIET(kzalloc(sizeof(*skb), GFP_ATOMIC));
 
 	if (!skb)
 		return NULL;
@@ -94,11 +106,13 @@ static struct sk_buff *build(void *data, unsigned int frag_size)
 
 struct sk_buff *build_skb(void *data, unsigned int frag_size)
 {
+	DDE_FAULT_POINT(DDE_FAULT_ALLOC, NULL);
 	return build(data, frag_size);
 }
 
 struct sk_buff *napi_build_skb(void *data, unsigned int frag_size)
 {
+	DDE_FAULT_POINT(DDE_FAULT_ALLOC, NULL);
 	return build(data, frag_size);
 }
 

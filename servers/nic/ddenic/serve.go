@@ -21,7 +21,7 @@ func Serve(p Port) error {
 	fs := flag.NewFlagSet(p.Name, flag.ContinueOnError)
 	device := fs.String("device", "nic0", "name of the device capability")
 	virtual := fs.Bool("virtual-time", false, "the driver's delays advance the DDE clock instead of sleeping (emulated hardware only)")
-	inject := fs.Bool("inject", false, "take the operator's fault notes (grail inject, tests): a segfault or hang in the donor's transmit code, or an exit")
+	inject := fs.Bool("inject", false, "take the operator's fault notes (grail inject, tests): faults in the donor's code, its kernel-API calls and its DMA, or an exit")
 	if err := fs.Parse(t.Args); err != nil {
 		return err
 	}
@@ -33,7 +33,7 @@ func Serve(p Port) error {
 	t.Trace("device-attached", "", *device) // restart phases: grail bench restart
 	var srv *nicserver.Server
 	rt, err := dde.New(dde.Config{Device: hardware{hw}, Module: p.Module, Pool: hw.Pool, PoolBus: hw.PoolBus,
-		VirtualTime: *virtual, Log: logLine, Net: netHost{&srv}})
+		VirtualTime: *virtual, Log: logLine, Net: netHost{&srv}, Fired: func(d string) { srv.Fired(d) }})
 	if err != nil {
 		return err
 	}

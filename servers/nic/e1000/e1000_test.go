@@ -31,13 +31,14 @@ const poolBus = 0x40000000 // below 4 GiB: the 82540 driver sets a 32-bit DMA ma
 // rig is the driver on the DDE against the in-process 82540EM, with
 // everything that crosses its edges recorded.
 type rig struct {
-	t    *testing.T
-	m    *machine
-	rt   *dde.Runtime
-	pool []byte
-	wire *wire
-	host *host
-	log  []string
+	t     *testing.T
+	m     *machine
+	rt    *dde.Runtime
+	pool  []byte
+	wire  *wire
+	host  *host
+	log   []string
+	fired chan string // injected faults that fired (inject_test.go)
 }
 
 func newRig(t *testing.T) *rig {
@@ -46,12 +47,12 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, pool: pool, wire: &wire{}, host: &host{}}
+	r := &rig{t: t, pool: pool, wire: &wire{}, host: &host{}, fired: make(chan string, 16)}
 	if r.m, err = newMachine(ourMAC, pool, poolBus, r.wire); err != nil {
 		t.Fatal(err)
 	}
 	r.rt, err = dde.New(dde.Config{Device: r.m, Module: module, Pool: pool, PoolBus: poolBus, VirtualTime: true,
-		Log: func(l string) { r.log = append(r.log, l); t.Log(l) }, Net: r.host})
+		Log: func(l string) { r.log = append(r.log, l); t.Log(l) }, Net: r.host, Fired: func(d string) { r.fired <- d }})
 	if err != nil {
 		t.Fatal(err)
 	}

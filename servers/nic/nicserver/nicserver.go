@@ -3,7 +3,9 @@
 // DMA pool, interrupt line), runs the driver through the Driver interface
 // (the DDE runtime implements it), and offers the NIC session
 // (servers/nic/session) on the "nic" endpoint. A port's main only builds
-// the Driver and calls Run, so each port stays a few dozen lines.
+// the Driver and calls Run, so each port stays a few dozen lines. With
+// Inject it also takes the operator's fault notes (inject.go): the
+// injector of grail inject's campaigns.
 //
 // Threading: the driver is entered from one loop goroutine (Run), which
 // waits for interrupts, frames the client queued, driver timers and work
@@ -17,13 +19,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"grailos/arch/machine/devchan"
 	dde "grailos/dde/linux"
+	"grailos/dde/linux/fault"
 	"grailos/kernel/abi"
 	"grailos/kernel/shm"
 	"grailos/kernel/sys"
@@ -38,6 +40,9 @@ type Driver interface {
 	XmitBatch(frames [][]byte) (int, error)
 	SetRxMode(promisc, allmulti bool) error
 	InjectFault(kind dde.Fault) error
+	Inject(s fault.Spec) error
+	Watch(addrs []uint64) (int, error)
+	WatchHits() []bool
 	Loop(f func()) bool
 	IRQ()
 	Wake() <-chan struct{}
@@ -169,8 +174,8 @@ type Server struct {
 	t        *sys.Task
 	drv      Driver
 	queueErr error
-	// Inject makes the server take the operator's fault notes (Kernel.Note:
-	// "inject segv", "inject hang", "inject exit"): for recovery tests and
+	// Inject makes the server take the operator's fault notes (Kernel.Note;
+	// inject.go): for fault-injection campaigns, recovery tests and
 	// benchmarks, set from the server's -inject flag. Clients of the NIC
 	// session can never ask for a fault.
 	Inject bool
@@ -285,40 +290,6 @@ func (s *Server) rxMode(r *sys.Request) {
 	r.Reply(nil)
 }
 
-// note takes an operator's note: with Inject, "inject segv" and "inject
-// hang" plant the fault in the donor's transmit path (it fires on the next
-// frame sent), "inject exit" makes the server exit with status 3.
-// Everything else is reported and ignored.
-func (s *Server) note(note []byte) {
-	kind, ok := strings.CutPrefix(string(note), "inject ")
-	if !ok || !s.Inject {
-		fmt.Printf("note %q ignored (fault notes need -inject)\n", note)
-		return
-	}
-	var f func()
-	switch kind {
-	case "segv":
-		f = func() { s.report(kind, s.drv.InjectFault(dde.FaultSegv)) }
-	case "hang":
-		f = func() { s.report(kind, s.drv.InjectFault(dde.FaultHang)) }
-	case "exit":
-		f = func() { fmt.Println("injected: exit"); os.Exit(3) }
-	default:
-		fmt.Printf("note %q: unknown fault (segv, hang, exit)\n", note)
-		return
-	}
-	s.ctl <- f
-}
-
-func (s *Server) report(kind string, err error) {
-	if err != nil {
-		fmt.Printf("inject %s: %v\n", kind, err)
-		return
-	}
-	s.trace("fault-armed", kind)
-	fmt.Printf("injected: %s (fires on the next transmit)\n", kind)
-}
-
 // open answers a session request: a fresh session replaces the old one.
 func (s *Server) open(r *sys.Request) {
 	h, err := s.t.NewMemory(session.Bytes())
@@ -407,14 +378,20 @@ func (s *Server) Run(hw *Hardware) error {
 	// The loop runs on the driver's own thread: every driver call in it is
 	// a plain function call, not a hand-off to another thread.
 	s.drv.Loop(func() {
+		// The Go timer is armed once per driver deadline: the DDE clock
+		// stands still between timer expiries, so re-arming it with
+		// at-Now on every turn of a busy loop would push the driver's
+		// timers (e1000's watchdog) out for as long as frames keep
+		// coming — which a fault campaign found (its timer faults never
+		// fired).
 		timer := time.NewTimer(time.Hour)
+		armed, armedAt := false, time.Duration(0)
 		for {
 			at, ok := s.drv.NextDeadline()
-			wait := time.Hour
-			if ok {
-				wait = max(at-s.drv.Now(), 0)
+			if ok && (!armed || at != armedAt) {
+				timer.Reset(max(at-s.drv.Now(), 0))
+				armed, armedAt = true, at
 			}
-			timer.Reset(wait)
 			select {
 			case <-irqs:
 				s.drv.IRQ()
@@ -428,6 +405,7 @@ func (s *Server) Run(hw *Hardware) error {
 			case f := <-s.ctl:
 				f()
 			case <-timer.C:
+				armed = false
 				if ok {
 					s.drv.RunPending(at)
 				}

@@ -32,6 +32,11 @@ const usage = `usage: grail COMMAND [ARGS]
   demo                 boot the default system, crash a server, watch it return
   bench ipc [--json]   IPC round trips and throughput against Unix sockets and pipes
   bench nic [--json]   frames through the e1000 driver server against a Linux veth pair
+  inject --faults N --seed S [--types LIST] [--driver NAME] [--shard I/N]
+         [--json FILE] [--plot FILE] [--replay FILE:LINE]
+                       a fault-injection campaign against a NIC driver server
+                       during a checksummed download; inject merge FILES...
+                       combines shards
   port NAME --from linux:PATH...
                        scaffold a driver port, compile it, report its kernel-symbol coverage
   port --report [--json]
@@ -48,7 +53,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	cmds := map[string]func([]string, io.Writer, io.Writer) error{
 		"up": up, "ps": ps, "kill": kill, "logs": logs, "events": events, "check": check,
-		"demo": demo, "bench": bench, "port": portCmd,
+		"demo": demo, "bench": bench, "port": portCmd, "inject": injectCmd,
 	}
 	f, ok := cmds[args[0]]
 	if !ok {

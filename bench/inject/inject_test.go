@@ -1,0 +1,220 @@
+package inject
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"grailos/dde/linux/fault"
+)
+
+// Two small functions: one whose entry holds a branch, a call and a
+// register move; one that is a single return (no candidates).
+var hot = []fault.Function{
+	{Name: "drv_clean", Source: "drivers/x/x.c", Addr: 0x401000,
+		Code: must("4157 4989fa e800000000 31ff 83e501 0f844a050000 c3")},
+	{Name: "drv_tiny", Source: "drivers/x/x.c", Addr: 0x402000, Code: must("c3 90")},
+}
+
+func must(s string) []byte {
+	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// A fault depends only on the seed and its index: the same plan twice,
+// another seed another plan; classes cycle in the order given.
+func TestPlanDeterministic(t *testing.T) {
+	p := &Planner{Seed: 9, Classes: fault.Classes, Hot: hot}
+	var a, b []Planned
+	for i := range 40 {
+		x, err := p.Plan(i)
+		if err != nil {
+			t.Fatalf("fault %d: %v", i, err)
+		}
+		if err := x.Spec.Validate(); err != nil {
+			t.Fatalf("fault %d: %v", i, err)
+		}
+		if want := fault.Classes[i%len(fault.Classes)]; x.Spec.Class != want {
+			t.Errorf("fault %d is %s, want %s", i, x.Spec.Class, want)
+		}
+		a = append(a, x)
+	}
+	for i := 39; i >= 0; i-- { // in another order: no state between faults
+		x, _ := p.Plan(i)
+		b = append([]Planned{x}, b...)
+	}
+	if !reflect.DeepEqual(a, b) {
+		t.Error("the plan depends on the order faults are planned in")
+	}
+	q := &Planner{Seed: 10, Classes: fault.Classes, Hot: hot}
+	same := 0
+	for i := range 40 {
+		x, _ := q.Plan(i)
+		if reflect.DeepEqual(x, a[i]) {
+			same++
+		}
+	}
+	if same == 40 {
+		t.Error("another seed gives the same plan")
+	}
+}
+
+// Code faults land only in the entry regions of the functions that ran,
+// on instructions their mutation can change; hangs on entries.
+func TestPlanPlacement(t *testing.T) {
+	for _, mut := range fault.Mutations {
+		p := &Planner{Seed: 1, Classes: []string{"code/" + mut}, Hot: hot}
+		for i := range 20 {
+			x, err := p.Plan(i)
+			if err != nil {
+				t.Fatalf("%s: %v", mut, err)
+			}
+			s := x.Spec
+			orig, repl := s.Bytes()
+			fn := hot[0]
+			if s.Addr >= hot[1].Addr {
+				fn = hot[1] // a ret can be flipped or skipped
+			}
+			code := fn.Code[s.Addr-fn.Addr:]
+			if s.Mut != mut || !strings.HasPrefix(x.Function, fn.Name+"+") || !bytes.HasPrefix(code, orig) || bytes.Equal(orig, repl) ||
+				(fn.Name == "drv_tiny" && mut != fault.MutFlip && mut != fault.MutNop) {
+				t.Fatalf("%s: %+v at %s", mut, s, x.Function)
+			}
+		}
+	}
+	p := &Planner{Seed: 1, Classes: []string{"hang"}, Hot: hot}
+	x, _ := p.Plan(0)
+	if x.Spec.New != "ebfe" || (x.Spec.Addr != hot[0].Addr && x.Spec.Addr != hot[1].Addr) {
+		t.Errorf("hang %+v", x.Spec)
+	}
+	if _, err := (&Planner{Seed: 1, Classes: []string{"code"}}).Plan(0); err == nil {
+		t.Error("a code fault without functions that ran")
+	}
+}
+
+// Open-time and probe-time sites come with the trigger that runs them.
+func TestPlanAPITriggers(t *testing.T) {
+	want := map[string]string{"irq": "reopen", "dma-alloc": "reopen", "pci-config": "reprobe", "dma-map": "", "timer": ""}
+	for site, trig := range want {
+		p := &Planner{Seed: 4, Classes: []string{"api/" + site}}
+		for i := range 8 {
+			x, err := p.Plan(i)
+			if err != nil || x.Spec.Site != site || x.Spec.Trigger != trig || x.Spec.Nth < 1 {
+				t.Errorf("%s: %+v %v", site, x.Spec, err)
+			}
+		}
+	}
+}
+
+func TestParseClasses(t *testing.T) {
+	got, err := ParseClasses("code/flip, api ,hang,dma/rx")
+	if err != nil || !reflect.DeepEqual(got, []string{"code/flip", "api", "hang", "dma/rx"}) {
+		t.Errorf("%v %v", got, err)
+	}
+	if got, _ := ParseClasses("all"); !reflect.DeepEqual(got, fault.Classes) {
+		t.Errorf("all: %v", got)
+	}
+	for _, bad := range []string{"code/swap", "disk", "api/nothing", "hang/x"} {
+		if _, err := ParseClasses(bad); err == nil && bad != "hang/x" {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// The monitor follows the download through the kernel's output lines,
+// checks each round, and notes the machine's refusals.
+func TestMonitor(t *testing.T) {
+	m := &monitor{client: "fetch", want: "abc", size: 100}
+	out := "fetch   | PROGRESS 1 0 100\nfetch   | PROGRESS 1 60 100\nnet     | PROGRESS 9 9 9\n" +
+		"fetch   | RESULT 1 100 abc 0.1 3 1\nfetch   | PROGRESS 2 40 100\n" +
+		"machine | device: tx dma-refused: transmit buffer read (addr 0x11003440 len 66): outside the pool\n" +
+		"fetch   | RESULT 2 100 bad 0.1 3 1\nfetch   | ERROR 3 connection reset\nfetch   | RESULT 4 100 abc 0.1 3 2\nfetch   | PROG"
+	// Written in pieces that split lines.
+	for i := 0; i < len(out); i += 7 {
+		m.Write([]byte(out[i:min(i+7, len(out))]))
+	}
+	if p, at := m.progress(); p != 200 || at == 0 { // rounds 1 and 2, counted to their RESULT lines
+		t.Errorf("progress %d at %d, want 200", p, at)
+	}
+	errs, bad, iommu := m.since(0)
+	if len(bad) != 1 || !strings.Contains(bad[0], "round 2") {
+		t.Errorf("mismatches %v", bad)
+	}
+	if len(errs) != 2 || errs[0] != "ERROR 3 connection reset" || !strings.Contains(errs[1], "2 connections") {
+		t.Errorf("client errors %v", errs)
+	}
+	if len(iommu) != 1 {
+		t.Errorf("refusals %v", iommu)
+	}
+	m.forget(1 << 62)
+	if e, b, i := m.since(0); len(e)+len(b)+len(i) != 0 {
+		t.Errorf("forget kept %v %v %v", e, b, i)
+	}
+}
+
+func TestRecordsSummaryMerge(t *testing.T) {
+	dir := t.TempDir()
+	rec := func(i int, kind, outcome string) Record {
+		cls, site, _ := strings.Cut(kind, "/")
+		s := fault.Spec{ID: fmt.Sprintf("f%d", i), Class: cls, Site: site, Nth: 1}
+		return Record{Index: i, Seed: 5, Driver: "e1000", Binary: "b", Spec: s, Kind: kind, Outcome: outcome, Fired: outcome != OutcomeLatent,
+			Detail: "d", RecoveryMS: float64(10 * i)}
+	}
+	write := func(name string, recs ...Record) string {
+		f, _ := os.Create(filepath.Join(dir, name))
+		for _, r := range recs {
+			WriteRecord(f, r)
+		}
+		f.Close()
+		return filepath.Join(dir, name)
+	}
+	a := write("a.jsonl", rec(0, "api/irq", OutcomeCrash), rec(2, "dma/tx", OutcomeOutside))
+	b := write("b.jsonl", rec(1, "api/irq", OutcomeLatent), rec(3, "api/alloc", OutcomeNone))
+	recs, err := Merge([]string{b, a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range recs {
+		if r.Index != i {
+			t.Fatalf("merged order %v", recs)
+		}
+	}
+	s := Summarize(recs, "all.jsonl")
+	if s.Faults != 4 || s.Fired != 3 || s.ByKind["api/irq"][OutcomeCrash] != 1 || s.Outcomes[OutcomeOutside] != 1 ||
+		len(s.Outside) != 1 || !strings.Contains(s.Outside[0], "--replay all.jsonl:3") {
+		t.Errorf("summary %+v", s)
+	}
+	var tbl bytes.Buffer
+	s.Print(&tbl)
+	if !strings.Contains(tbl.String(), "failures outside the driver: 1") || !strings.Contains(tbl.String(), "api/irq") {
+		t.Errorf("table:\n%s", tbl.String())
+	}
+	if _, err := Merge([]string{a, a}); err == nil || !strings.Contains(err.Error(), "in both") {
+		t.Errorf("a shard twice: %v", err)
+	}
+	other := rec(5, "hang", OutcomeHang)
+	other.Seed = 6
+	if _, err := Merge([]string{a, write("c.jsonl", other)}); err == nil || !strings.Contains(err.Error(), "another campaign") {
+		t.Errorf("another campaign: %v", err)
+	}
+	r, err := ReadLine(a + ":2")
+	if err != nil || r.Index != 2 || r.Kind != "dma/tx" {
+		t.Errorf("ReadLine: %+v %v", r, err)
+	}
+	for _, bad := range []string{a, a + ":0", a + ":9"} {
+		if _, err := ReadLine(bad); err == nil {
+			t.Errorf("ReadLine(%q) worked", bad)
+		}
+	}
+	if err := s.Plot(filepath.Join(dir, "o.svg"), "test"); err != nil {
+		t.Errorf("plot: %v", err)
+	}
+}

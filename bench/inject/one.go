@@ -1,0 +1,186 @@
+package inject
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"grailos/dde/linux/fault"
+	"grailos/kernel"
+)
+
+// one runs one fault on a driver whose data flows, classifies it, and
+// leaves a fresh driver behind (restarted by the fault, or by the
+// harness) with the data flowing again — or says why not.
+func (c *campaign) one(r Record) (out Record) {
+	start := time.Now()
+	defer func() { out.Seconds = time.Since(start).Seconds() }()
+	ev := c.k.Events()
+	drv := c.o.Driver
+	mark := ev.Len()
+	t0 := kernel.Monotonic()
+	defer c.mon.forget(t0)
+	id := r.Spec.ID
+	harness := func(format string, args ...any) Record {
+		r.Outcome, r.Detail = OutcomeHarness, fmt.Sprintf(format, args...)
+		c.restart() // whatever was planted goes
+		return r
+	}
+	note, err := r.Spec.Note()
+	if err != nil {
+		return harness("%v", err)
+	}
+	if err := c.k.Note(drv, note); err != nil {
+		return harness("note: %v", err)
+	}
+	// Armed, refused — or, with a trigger, already gone.
+	e, _, err := ev.Wait(mark, 5*time.Second, func(e kernel.Event) bool {
+		return e.Subject == drv && (e.Kind == "fault-armed" && fault.FiredID(e.Detail) == id ||
+			e.Kind == "inject-refused" || e.Kind == "exited")
+	})
+	switch {
+	case err != nil:
+		return harness("the driver did not confirm the fault: %v", err)
+	case e.Kind == "inject-refused":
+		return harness("the driver refused the fault: %s", e.Detail)
+	}
+	// Fired: the fault's code ran or its call was made.
+	fe, _, err := ev.Wait(mark, c.o.FireWait, func(e kernel.Event) bool {
+		return e.Subject == drv && (e.Kind == "fault-fired" && fault.FiredID(e.Detail) == id || e.Kind == "exited")
+	})
+	switch {
+	case err != nil:
+		r.Outcome, r.Detail = OutcomeLatent, fmt.Sprintf("did not fire within %v", c.o.FireWait)
+		return c.finish(r, mark, t0, c.cleanup(&r))
+	case fe.Kind == "exited":
+		return harness("the driver ended (%s) before the fault fired", fe.Detail)
+	}
+	r.Fired, r.FiredDetail = true, fe.Detail
+	if _, after, ok := strings.Cut(fe.Detail, "caller="); ok {
+		if a, err := strconv.ParseUint(strings.Fields(after)[0], 0, 64); err == nil {
+			r.FiredAt = fault.Symbolize(c.fns, a)
+		}
+	}
+	fired := fe.T
+	p0, _ := c.mon.progress()
+	pMid, midDone := p0, false
+	// Watch: the driver ends (crash, or hang: killed by init), or the data
+	// keeps flowing, or it stops.
+	for {
+		if ex, _, err := ev.Wait(mark, 0, c.driverEvent("exited")); err == nil {
+			return c.finish(r, mark, t0, c.recovered(&r, ex, fired, mark))
+		}
+		now := kernel.Monotonic()
+		p, _ := c.mon.progress()
+		if !midDone && now-fired >= int64(c.o.Window)/2 {
+			pMid, midDone = p, true
+		}
+		// No visible effect: the data still flows in the second half of
+		// the window (in the first, TCP's window in flight may still
+		// arrive through a driver that no longer sends).
+		if now-fired >= int64(c.o.Window) && midDone && p-pMid >= minProgress {
+			r.Outcome, r.Detail = OutcomeNone, fmt.Sprintf("%d KiB moved in the %v after it fired", (p-p0)>>10, time.Duration(now-fired).Round(time.Millisecond))
+			if errs, _, _ := c.mon.since(t0); len(errs) > 0 {
+				r.Outcome, r.Detail = OutcomeClient, "the client saw: "+errs[0]
+			}
+			return c.finish(r, mark, t0, c.cleanup(&r))
+		}
+		if now-fired >= int64(c.o.StallLimit) {
+			r.Outcome = OutcomeStall
+			r.Detail = fmt.Sprintf("the driver answered heartbeats but the data stopped for %v (%d KiB moved): the harness restarted it",
+				c.o.StallLimit, (p-p0)>>10)
+			mark2 := ev.Len()
+			if err := c.k.Kill(drv); err != nil {
+				return harness("kill: %v", err)
+			}
+			ex, _, err := ev.Wait(mark2, recoverLimit, c.driverEvent("exited"))
+			if err != nil {
+				r.Outside = append(r.Outside, "the stalled driver did not end when killed")
+				return c.finish(r, mark, t0, nil)
+			}
+			outcome, detail := r.Outcome, r.Detail
+			err = c.recovered(&r, ex, fired, mark2)
+			r.Outcome, r.Detail = outcome, detail
+			return c.finish(r, mark, t0, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// recovered classifies a driver that ended (crash or hang) and waits for
+// its return: init restarts it and the client's data flows again.
+func (c *campaign) recovered(r *Record, ex kernel.Event, fired int64, mark int) error {
+	ev := c.k.Events()
+	drv := c.o.Driver
+	r.Exit = ex.Detail
+	r.Outcome, r.Detail = OutcomeCrash, "the driver ended: "+ex.Detail
+	if _, _, err := ev.Wait(mark, 0, c.driverEvent("hang-detected")); err == nil {
+		r.Outcome, r.Detail = OutcomeHang, "init found the driver hung and killed it"
+	}
+	if e, _, err := ev.Wait(mark, 0, c.driverEvent("trigger-failed")); err == nil {
+		r.Detail += " (its interface did not come back: " + e.Detail + ")"
+	}
+	pExit, _ := c.mon.progress()
+	r.Phases = map[string]float64{"exited": ms(ex.T - fired)}
+	for _, k := range []string{"ready", "link-up", "first-frame"} {
+		e, _, err := ev.Wait(mark, recoverLimit, c.driverEvent(k))
+		if err != nil {
+			return fmt.Errorf("init did not bring %s back (no %s): %v", drv, k, err)
+		}
+		r.Phases[k] = ms(e.T - fired)
+	}
+	deadline := time.Now().Add(recoverLimit)
+	for {
+		if p, at := c.mon.progress(); p >= pExit+minProgress {
+			r.RecoveryMS = ms(at - fired)
+			r.Phases["data"] = r.RecoveryMS
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s is back but the client's data did not flow again within %v", drv, recoverLimit)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// cleanup restarts a driver the fault left running (a fault stays in its
+// text or state until then), so the next fault starts fresh.
+func (c *campaign) cleanup(r *Record) error {
+	if err := c.restart(); err != nil {
+		return fmt.Errorf("restarting the driver after the fault: %v", err)
+	}
+	if err := c.flowing(recoverLimit, minProgress); err != nil {
+		return fmt.Errorf("after the harness restarted the driver: %v", err)
+	}
+	return nil
+}
+
+// finish checks everything outside the driver over the fault's time:
+// other tasks, the machine, the client's checksums, and whether the
+// system came back (err); any of them makes the outcome outside.
+func (c *campaign) finish(r Record, mark int, t0 int64, err error) Record {
+	if err != nil {
+		r.Outside = append(r.Outside, err.Error())
+	}
+	for _, e := range c.k.Events().Since(mark) {
+		switch {
+		case e.Subject != c.o.Driver && (e.Kind == "exited" || e.Kind == "crash-detected" || e.Kind == "hang-detected" || e.Kind == "gave-up"):
+			r.Outside = append(r.Outside, fmt.Sprintf("%s %s %s", e.Subject, e.Kind, e.Detail))
+		case e.Subject == c.o.Driver && e.Kind == "gave-up":
+			r.Outside = append(r.Outside, "init gave up on the driver: "+e.Detail)
+		}
+	}
+	if c.b.MachineAlive != nil && !c.b.MachineAlive() {
+		r.Outside = append(r.Outside, "the machine process died")
+	}
+	errs, bad, iommu := c.mon.since(t0)
+	r.Outside = append(r.Outside, bad...)
+	r.ClientErrs, r.IOMMU = errs, iommu
+	if len(r.Outside) > 0 {
+		r.Outcome, r.Detail = OutcomeOutside, r.Outside[0]
+	}
+	return r
+}
+
+func ms(ns int64) float64 { return float64(ns) / 1e6 }

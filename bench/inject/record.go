@@ -1,0 +1,266 @@
+package inject
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"grailos/dde/linux/fault"
+)
+
+// Outcomes of a fault.
+const (
+	OutcomeNone    = "none"         // fired; no visible effect: the driver kept running, the data kept flowing
+	OutcomeLatent  = "not-fired"    // armed, but its code or call did not run within the wait
+	OutcomeCrash   = "crash"        // the driver died (signal, exit) and was restarted; the data resumed
+	OutcomeHang    = "hang"         // the driver stopped answering heartbeats, was killed and restarted; the data resumed
+	OutcomeStall   = "stalled"      // the driver kept answering but forwarded nothing: the harness restarted it
+	OutcomeClient  = "client-error" // the client saw an error (a broken connection); the system stayed healthy
+	OutcomeOutside = "outside"      // failure outside the driver: another task or the machine, lost data, or no recovery
+	OutcomeHarness = "harness"      // the injector or the harness failed: the fault says nothing about the driver
+)
+
+// Outcomes lists them in report order.
+var Outcomes = []string{OutcomeNone, OutcomeLatent, OutcomeCrash, OutcomeHang, OutcomeStall, OutcomeClient,
+	OutcomeOutside, OutcomeHarness}
+
+// Record is one fault of a campaign: one JSON line, with everything
+// needed to replay it (Spec, against the binary Binary names).
+type Record struct {
+	Index  int        `json:"index"`
+	Seed   uint64     `json:"seed"`
+	Shard  string     `json:"shard"` // I/N
+	Driver string     `json:"driver"`
+	Binary string     `json:"binary_sha256"` // of the driver's server binary (first 16 hex digits)
+	Spec   fault.Spec `json:"spec"`
+	Kind   string     `json:"kind"` // code/flip, api/alloc, hang, dma/tx...
+	// What the fault changes, for a person (code and hang faults).
+	Function string `json:"function,omitempty"`
+	Source   string `json:"source,omitempty"`
+	Insn     string `json:"insn,omitempty"`
+
+	Fired       bool    `json:"fired"`
+	FiredDetail string  `json:"fired_detail,omitempty"` // the driver's fault-fired event
+	FiredAt     string  `json:"fired_at,omitempty"`     // where a failed kernel-API call came from
+	Outcome     string  `json:"outcome"`
+	Detail      string  `json:"detail,omitempty"`
+	Exit        string  `json:"driver_exit,omitempty"` // how the driver ended, if it did
+	RecoveryMS  float64 `json:"recovery_ms,omitempty"` // fired → the client's data flowing again
+	// Phases of a restart, ms after the fault fired: exited, ready,
+	// link-up, first-frame (the driver's), data (the client's).
+	Phases      map[string]float64 `json:"phases_ms,omitempty"`
+	IOMMU       []string           `json:"iommu_refused,omitempty"`    // the machine's refusals after the fault
+	ClientErrs  []string           `json:"client_errors,omitempty"`    // what the client saw
+	Outside     []string           `json:"outside_evidence,omitempty"` // why the outcome is outside
+	Seconds     float64            `json:"seconds"`                    // this fault, restart included
+	Replay      string             `json:"replay_of,omitempty"`        // FILE:LINE, on a replay
+	ReplayMatch *bool              `json:"replay_match,omitempty"`     // on a replay: same outcome as recorded
+}
+
+// WriteRecord writes r as one JSON line.
+func WriteRecord(w io.Writer, r Record) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// ReadRecords reads a campaign file (JSON lines; blank lines skipped).
+func ReadRecords(file string) ([]Record, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []Record
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		var r Record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", file, n, err)
+		}
+		out = append(out, r)
+	}
+	return out, sc.Err()
+}
+
+// ReadLine reads the record on line n (from 1) of a campaign file:
+// FILE:LINE of --replay.
+func ReadLine(spec string) (Record, error) {
+	i := strings.LastIndex(spec, ":")
+	if i < 0 {
+		return Record{}, fmt.Errorf("--replay %q: want FILE:LINE", spec)
+	}
+	n, err := strconv.Atoi(spec[i+1:])
+	if err != nil || n < 1 {
+		return Record{}, fmt.Errorf("--replay %q: want FILE:LINE (lines count from 1)", spec)
+	}
+	f, err := os.Open(spec[:i])
+	if err != nil {
+		return Record{}, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for l := 1; sc.Scan(); l++ {
+		if l == n {
+			var r Record
+			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+				return Record{}, fmt.Errorf("%s: %w", spec, err)
+			}
+			return r, r.Spec.Validate()
+		}
+	}
+	return Record{}, fmt.Errorf("%s: the file has fewer lines", spec)
+}
+
+// Summary counts outcomes per kind of fault.
+type Summary struct {
+	Faults   int                       `json:"faults"`
+	Fired    int                       `json:"fired"`
+	Outcomes map[string]int            `json:"outcomes"`
+	ByKind   map[string]map[string]int `json:"by_kind"`
+	Outside  []string                  `json:"outside"` // one line per failure outside the driver, with its replay hint
+	Harness  []string                  `json:"harness"`
+	Seconds  float64                   `json:"seconds"` // the campaign's wall time (0 after a merge: shards overlap)
+	// Recovery is the p50/p99 of fired → data flowing again over the
+	// faults the driver was restarted for.
+	RecoveryP50 float64 `json:"recovery_p50_ms"`
+	RecoveryP99 float64 `json:"recovery_p99_ms"`
+}
+
+// Summarize counts records; file names them in the replay hints.
+func Summarize(recs []Record, file string) Summary {
+	s := Summary{Outcomes: map[string]int{}, ByKind: map[string]map[string]int{}}
+	var rec []float64
+	for i, r := range recs {
+		s.Faults++
+		if r.Fired {
+			s.Fired++
+		}
+		s.Outcomes[r.Outcome]++
+		if s.ByKind[r.Kind] == nil {
+			s.ByKind[r.Kind] = map[string]int{}
+		}
+		s.ByKind[r.Kind][r.Outcome]++
+		hint := fmt.Sprintf("fault %d (%s): %s", r.Index, r.Kind, r.Detail)
+		if file != "" {
+			hint += fmt.Sprintf(" — grail inject --replay %s:%d", file, i+1)
+		}
+		switch r.Outcome {
+		case OutcomeOutside:
+			s.Outside = append(s.Outside, hint)
+		case OutcomeHarness:
+			s.Harness = append(s.Harness, hint)
+		}
+		if r.RecoveryMS > 0 && (r.Outcome == OutcomeCrash || r.Outcome == OutcomeHang || r.Outcome == OutcomeStall) {
+			rec = append(rec, r.RecoveryMS)
+		}
+	}
+	if len(rec) > 0 {
+		slices.Sort(rec)
+		s.RecoveryP50 = rec[len(rec)/2]
+		s.RecoveryP99 = rec[min(len(rec)-1, len(rec)*99/100)]
+	}
+	return s
+}
+
+// Print writes the summary table: one row per kind of fault, one column
+// per outcome.
+func (s Summary) Print(w io.Writer) {
+	kinds := make([]string, 0, len(s.ByKind))
+	for k := range s.ByKind {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "KIND\tFAULTS\t")
+	for _, o := range Outcomes {
+		fmt.Fprintf(tw, "%s\t", strings.ToUpper(o))
+	}
+	fmt.Fprintln(tw)
+	row := func(name string, m map[string]int) {
+		n := 0
+		for _, v := range m {
+			n += v
+		}
+		fmt.Fprintf(tw, "%s\t%d\t", name, n)
+		for _, o := range Outcomes {
+			fmt.Fprintf(tw, "%d\t", m[o])
+		}
+		fmt.Fprintln(tw)
+	}
+	for _, k := range kinds {
+		row(k, s.ByKind[k])
+	}
+	row("all", s.Outcomes)
+	tw.Flush()
+	fmt.Fprintf(w, "%d faults, %d fired (%.1f%%)", s.Faults, s.Fired, pct(s.Fired, s.Faults))
+	if s.Seconds > 0 {
+		fmt.Fprintf(w, " in %.1f s: %.2f faults/s", s.Seconds, float64(s.Faults)/s.Seconds)
+	}
+	fmt.Fprintln(w)
+	if s.RecoveryP50 > 0 {
+		fmt.Fprintf(w, "driver restarted: fired → data flowing again p50 %.0f ms, p99 %.0f ms\n", s.RecoveryP50, s.RecoveryP99)
+	}
+	fmt.Fprintf(w, "failures outside the driver: %d\n", len(s.Outside))
+	for _, l := range s.Outside {
+		fmt.Fprintf(w, "  %s\n", l)
+	}
+	if len(s.Harness) > 0 {
+		fmt.Fprintf(w, "harness failures (the fault says nothing about the driver): %d\n", len(s.Harness))
+		for _, l := range s.Harness {
+			fmt.Fprintf(w, "  %s\n", l)
+		}
+	}
+}
+
+func pct(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return 100 * float64(a) / float64(b)
+}
+
+// Merge reads shard files and returns their records in fault order, and
+// an error if two shards ran the same fault of the same campaign or the
+// shards are of different campaigns (seed, driver, binary).
+func Merge(files []string) ([]Record, error) {
+	var all []Record
+	seen := map[int]string{}
+	for _, f := range files {
+		recs, err := ReadRecords(f)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			if len(all) > 0 && (r.Seed != all[0].Seed || r.Driver != all[0].Driver || r.Binary != all[0].Binary) {
+				return nil, fmt.Errorf("%s: fault %d is of another campaign (seed %d, %s, binary %s; first: seed %d, %s, binary %s)",
+					f, r.Index, r.Seed, r.Driver, r.Binary, all[0].Seed, all[0].Driver, all[0].Binary)
+			}
+			if r.Replay != "" {
+				continue
+			}
+			if prev, dup := seen[r.Index]; dup {
+				return nil, fmt.Errorf("fault %d is in both %s and %s", r.Index, prev, f)
+			}
+			seen[r.Index] = f
+			all = append(all, r)
+		}
+	}
+	slices.SortFunc(all, func(a, b Record) int { return a.Index - b.Index })
+	return all, nil
+}
