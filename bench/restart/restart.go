@@ -215,6 +215,7 @@ func Run(boot Booter, o Options) (*Report, error) {
 func crashOnce(k *kernel.Kernel, o Options, i int) (Restart, error) {
 	r := Restart{N: i, PhaseUS: map[string]float64{}}
 	mark := k.Events().Len()
+	results := countResults(k.Logs("fetch"))
 	r.oldPid, _ = k.Pid(o.Driver)
 	t0 := kernel.Monotonic()
 	r.t0 = t0
@@ -235,7 +236,12 @@ func crashOnce(k *kernel.Kernel, o Options, i int) (Restart, error) {
 	for _, p := range Phases {
 		ev, _, err := k.Events().WaitFor(mark, o.Driver, eventOf[p], 30*time.Second)
 		if err != nil {
-			return r, fmt.Errorf("%s: %w", p, err)
+			var last []string
+			for _, e := range k.Events().Since(mark) {
+				last = append(last, fmt.Sprintf("%+.1fms %s %s %s", float64(e.T-t0)/1e6, e.Subject, e.Kind, e.Detail))
+			}
+			return r, fmt.Errorf("%s: %w; events since the crash:\n  %s\n%s's last lines: %v", p, err,
+				strings.Join(lastLines(last, 25), "\n  "), o.Driver, lastLines(k.Logs(o.Driver), 10))
 		}
 		r.PhaseUS[p] = float64(ev.T-t0) / 1e3
 		if p == "spawned" {
@@ -244,8 +250,14 @@ func crashOnce(k *kernel.Kernel, o Options, i int) (Restart, error) {
 	}
 	// The client reads again: the stall line that ends after the crash is
 	// the gap the crash caused (read now: the log keeps only recent lines).
+	// A crash between two rounds leaves no stall line (a round's first
+	// read counts from its request); a round that ended since counts too.
 	err = waitFor(30*time.Second, func() bool {
-		for _, l := range k.Logs("fetch") {
+		lines := k.Logs("fetch")
+		if countResults(lines) > results {
+			return true
+		}
+		for _, l := range lines {
 			if f := strings.Fields(l); len(f) == 4 && f[0] == "STALL" {
 				from, _ := strconv.ParseInt(f[2], 10, 64)
 				if to, _ := strconv.ParseInt(f[3], 10, 64); to > t0 {
