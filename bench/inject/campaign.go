@@ -45,6 +45,7 @@ name = "net"
 uses = ["nic"]
 provides = ["net"]
 args = ["-addr", "192.0.2.2/24", "-gw", "192.0.2.1"]
+hang_timeout = "10s" # the fast heartbeat is for the driver: a false hang of the stack would lose the workload
 [server.limits]
 memory = "128MiB"
 [[server]]

@@ -52,6 +52,10 @@ name = "net"
 uses = ["nic"]
 provides = ["net"]
 args = ["-addr", "192.0.2.2/24", "-gw", "192.0.2.1"]
+# The fast heartbeat is for the driver (hangs are one way it dies); a loaded
+# two-core machine can delay the net server's answer past 1 s, and a false
+# hang would restart the stack and lose the transfer being measured.
+hang_timeout = "10s"
 [server.limits]
 memory = "128MiB"
 [[server]]

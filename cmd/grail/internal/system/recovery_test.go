@@ -35,6 +35,7 @@ name = "net"
 uses = ["nic"]
 provides = ["net"]
 args = ["-addr", "192.0.2.2/24", "-addr6", "2001:db8::2/64", "-gw", "192.0.2.1"]
+hang_timeout = "10s" # the fast heartbeat is for the driver
 [[server]]
 name = "fetch"
 uses = ["net"]
