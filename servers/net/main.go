@@ -17,10 +17,12 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"grailos/kernel/abi"
+	"grailos/kernel/shm"
 	"grailos/kernel/sys"
 	"grailos/servers/net/link"
 	"grailos/servers/net/netserver"
@@ -78,31 +80,33 @@ const rxMode = session.RxAllMulti
 // openNIC opens a NIC session on the nic endpoint and (re)applies what
 // the driver must know of us: the receive filter. This runs again after
 // every NIC-server restart: the new driver instance starts from reset.
-func openNIC(t *sys.Task) (*session.Client, error) {
+func openNIC(t *sys.Task) (*session.Client, *shm.Region, error) {
 	nic, err := t.Cap("nic")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r, err := t.Call(nic, []byte{session.OpOpen}, nil, 30*time.Second)
 	if err != nil {
-		return nil, fmt.Errorf("opening the NIC session: %w", err)
+		return nil, nil, fmt.Errorf("opening the NIC session: %w", err)
 	}
 	if len(r.Caps) != 1 || r.Caps[0].Handle == 0 {
-		return nil, fmt.Errorf("NIC session reply without memory")
+		return nil, nil, fmt.Errorf("NIC session reply without memory")
 	}
 	region, err := t.MapMemory(r.Caps[0].Handle)
 	t.Delete(r.Caps[0].Handle)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c, err := session.NewClient(region.Bytes())
 	if err != nil {
-		return nil, err
+		region.Close()
+		return nil, nil, err
 	}
 	if _, err := t.Call(nic, []byte{session.OpRxMode, rxMode}, nil, 10*time.Second); err != nil {
-		return nil, fmt.Errorf("setting the receive filter: %w", err)
+		region.Close()
+		return nil, nil, fmt.Errorf("setting the receive filter: %w", err)
 	}
-	return c, nil
+	return c, region, nil
 }
 
 func run(t *sys.Task) error {
@@ -111,7 +115,7 @@ func run(t *sys.Task) error {
 		return err
 	}
 	go t.Serve(context.Background())
-	c, err := openNIC(t)
+	c, region, err := openNIC(t)
 	if err != nil {
 		return err
 	}
@@ -131,6 +135,7 @@ func run(t *sys.Task) error {
 		return err
 	}
 	var gone atomic.Bool
+	var regionMu sync.Mutex // region: the current NIC session's memory
 	t.OnPeer = func(name string, up bool) {
 		if !up {
 			// init gave up on the NIC server: say so, and fail what
@@ -141,12 +146,22 @@ func run(t *sys.Task) error {
 			return
 		}
 		go func() {
-			c, err := openNIC(t)
+			c, r, err := openNIC(t)
 			if err != nil {
 				fmt.Printf("net: re-attach after %s restarted: %v\n", name, err)
 				return
 			}
 			ep.SetNIC(c)
+			// The old session's memory goes once nothing can still be
+			// using it: the receiver follows SetNIC within idleCheck, a
+			// send waits at most sendWait. (Kept, it leaked a mapping per
+			// restart, and after ~100 restarts the cgroup's OOM killer
+			// took the net server.)
+			regionMu.Lock()
+			old := region
+			region = r
+			regionMu.Unlock()
+			time.AfterFunc(2*time.Second, func() { old.Close() })
 			if gone.CompareAndSwap(true, false) {
 				srv.LinkBack()
 			}
