@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,12 +22,14 @@ import (
 )
 
 // System is the system a campaign boots: {{NAME}}, {{DRIVER}} (server
-// name, binary nic-{{DRIVER}}, device model of the same name). The
-// restart intensity is out of reach: every fault may cost a restart.
+// name, binary nic-{{DRIVER}}, device model of the same name), the
+// driver's {{HANG}} timeout and {{HEARTBEAT}}. The restart intensity is
+// out of reach: every fault may cost a restart; the driver restarts from
+// a warm spare.
 const System = `name = "{{NAME}}"
 [supervisor]
 heartbeat = "200ms"
-hang_timeout = "1s"
+hang_timeout = "10s" # only the driver is hung fast: a false hang of another would lose the workload
 intensity = 1000000
 period = "1s"
 backoff = "0s"
@@ -35,6 +38,9 @@ on_exhausted = "give_up"
 name = "{{DRIVER}}"
 binary = "nic-{{DRIVER}}"
 role = "driver"
+spare = true
+heartbeat = "{{HEARTBEAT}}"
+hang_timeout = "{{HANG}}"
 args = ["-virtual-time", "-inject"]
 devices = ["nic0:{{DRIVER}}"]
 provides = ["nic"]
@@ -44,11 +50,16 @@ memory = "64MiB"
 name = "net"
 uses = ["nic"]
 provides = ["net"]
-args = ["-addr", "192.0.2.2/24", "-gw", "192.0.2.1"]
-hang_timeout = "10s" # the fast heartbeat is for the driver: a false hang of the stack would lose the workload
+args = ["-addr", "192.0.2.2/24", "-gw", "192.0.2.1"] # netAddr
 [server.limits]
 memory = "128MiB"
-[[server]]
+`
+
+// netAddr is the net server's address in System: the ping flood's target.
+const netAddr = "192.0.2.2"
+
+// SystemClient is the client of the tcp workload, added to System.
+const SystemClient = `[[server]]
 name = "fetch"
 uses = ["net"]
 restart = "temporary"
@@ -62,6 +73,7 @@ type Booted struct {
 	Kernel       *kernel.Kernel
 	PeerNetns    string
 	MachineAlive func() bool // the machine process still runs
+	MachinePid   func() int  // the machine process's pid (its memory is watched)
 	Stop         func() error
 }
 
@@ -83,14 +95,28 @@ type Options struct {
 	// StallLimit before the harness restarts the driver. FireWait is how
 	// long an armed fault may take to fire.
 	Window, FireWait, StallLimit time.Duration
-	RoundSize                    int64    // bytes per checksummed download round
-	Replay                       []Record // run these faults (their Specs) instead of planning
-	ReplayOf                     string   // where Replay came from (FILE:LINE), for the records
+	// HangTimeout is the driver's hang timeout (init's heartbeat comes at
+	// a sixth of it): a hang fault costs about this much.
+	HangTimeout time.Duration
+	// MinRTO is the peer's minimum TCP retransmission timeout
+	// (wire.SetMinRTO; 0: Linux's default, 200 ms).
+	MinRTO    time.Duration
+	RoundSize int64 // bytes per checksummed download round
+	// Workloads run through the driver during every fault (Workload*;
+	// default DefaultWorkloads).
+	Workloads []string
+	Replay    []Record // run these faults (their Specs) instead of planning
+	ReplayOf  string   // where Replay came from (FILE:LINE), for the records
 	// OnFault hears each fault as it ends (records in order; done counts
 	// them, total is this shard's); the command writes the JSON line and
 	// draws the progress bar.
 	OnFault func(done, total int, r Record) error
-	Log     io.Writer // the system's output, when wanted
+	// Stream: the records go only to OnFault, Report.Records stays empty
+	// (a long campaign keeps no record in memory); SummaryFile names the
+	// file OnFault writes them to, for the summary's replay hints.
+	Stream      bool
+	SummaryFile string
+	Log         io.Writer // the system's output, when wanted
 }
 
 // Report is a campaign's result.
@@ -103,13 +129,15 @@ type Report struct {
 
 // Defaults of Options.
 const (
-	DefaultWindow     = time.Second
-	DefaultFireWait   = 3 * time.Second
-	DefaultStallLimit = 8 * time.Second
-	DefaultRoundSize  = 32 << 20
-	recoverLimit      = 30 * time.Second
-	minProgress       = 256 << 10               // bytes that show the data flows
-	profileWindow     = 2200 * time.Millisecond // e1000 runs its watchdog every 2 s
+	DefaultWindow      = 200 * time.Millisecond
+	DefaultFireWait    = 2 * time.Second
+	DefaultStallLimit  = 500 * time.Millisecond
+	DefaultHangTimeout = 300 * time.Millisecond
+	DefaultMinRTO      = 5 * time.Millisecond
+	DefaultRoundSize   = 32 << 20
+	recoverLimit       = 30 * time.Second
+	minProgress        = 256 << 10               // bytes that show the data flows
+	profileWindow      = 2200 * time.Millisecond // e1000 runs its watchdog every 2 s
 )
 
 // campaign is one running campaign.
@@ -120,6 +148,9 @@ type campaign struct {
 	mon    *monitor
 	fns    []fault.Function
 	binSum string
+	bytes0 int64  // the client's bytes when the fault in progress began
+	tcp    bool   // the download runs
+	ping   *flood // the ping flood, if it runs
 }
 
 // Run boots the system and runs the campaign's faults of this shard.
@@ -139,6 +170,10 @@ func Run(boot Booter, o Options) (*Report, error) {
 	o.FireWait = cmpOr(o.FireWait, DefaultFireWait)
 	o.StallLimit = max(cmpOr(o.StallLimit, DefaultStallLimit), o.Window)
 	o.RoundSize = cmpOr(o.RoundSize, DefaultRoundSize)
+	o.HangTimeout = cmpOr(o.HangTimeout, DefaultHangTimeout)
+	if len(o.Workloads) == 0 {
+		o.Workloads = DefaultWorkloads
+	}
 	if o.Name == "" {
 		o.Name = fmt.Sprintf("inject-%d", o.Shard)
 	}
@@ -162,21 +197,40 @@ func Run(boot Booter, o Options) (*Report, error) {
 	h := sha256.New()
 	io.CopyN(h, rand.NewChaCha8(key), o.RoundSize)
 	mon := &monitor{client: "fetch", want: hex.EncodeToString(h.Sum(nil)), size: o.RoundSize, tee: o.Log}
-	sys := strings.NewReplacer("{{NAME}}", o.Name, "{{DRIVER}}", o.Driver).Replace(System)
+	sys := strings.NewReplacer("{{NAME}}", o.Name, "{{DRIVER}}", o.Driver,
+		"{{HANG}}", o.HangTimeout.String(), "{{HEARTBEAT}}", max(o.HangTimeout/6, time.Millisecond).String()).Replace(System)
+	tcp := slices.Contains(o.Workloads, WorkloadTCP)
+	if tcp {
+		sys += SystemClient
+	}
 	b, err := boot([]byte(sys), mon)
 	if err != nil {
 		return nil, err
 	}
 	defer b.Stop()
+	if o.MinRTO > 0 {
+		if err := wire.SetMinRTO(b.PeerNetns, o.MinRTO); err != nil {
+			return nil, err
+		}
+	}
 	closePeer, err := servePeer(b.PeerNetns, key, o.RoundSize)
 	if err != nil {
 		return nil, err
 	}
 	defer closePeer()
-	c := &campaign{o: o, k: b.Kernel, b: b, mon: mon, fns: fns, binSum: sum}
+	c := &campaign{o: o, k: b.Kernel, b: b, mon: mon, fns: fns, binSum: sum, tcp: tcp}
+	if slices.Contains(o.Workloads, WorkloadPing) {
+		if _, _, err := b.Kernel.Events().Wait(0, recoverLimit, func(e kernel.Event) bool { return e.Subject == "net" && e.Kind == "ready" }); err != nil {
+			return nil, fmt.Errorf("inject: the net server is not up: %v", err)
+		}
+		if c.ping, err = startFlood(b.PeerNetns, netAddr); err != nil {
+			return nil, err
+		}
+		defer c.ping.stop()
+	}
 	start := time.Now()
-	if err := c.flowing(recoverLimit, minProgress); err != nil {
-		return nil, fmt.Errorf("inject: the download did not start: %v", err)
+	if err := c.flowing(recoverLimit); err != nil {
+		return nil, fmt.Errorf("inject: the workload did not start: %v", err)
 	}
 	rep := &Report{Functions: len(fns)}
 	planner := &Planner{Seed: o.Seed, Classes: o.Classes}
@@ -209,6 +263,7 @@ func Run(boot Booter, o Options) (*Report, error) {
 		}
 	}
 	wedged := 0
+	tally := NewTally(o.SummaryFile)
 	for n, p := range todo {
 		r := meta[n]
 		r.Seed, r.Shard, r.Driver, r.Binary = o.Seed, fmt.Sprintf("%d/%d", o.Shard, o.Shards), o.Driver, sum
@@ -224,7 +279,10 @@ func Run(boot Booter, o Options) (*Report, error) {
 		} else if r.Outcome == "" {
 			r = c.one(r)
 		}
-		rep.Records = append(rep.Records, r)
+		tally.Add(r)
+		if !o.Stream {
+			rep.Records = append(rep.Records, r)
+		}
 		if o.OnFault != nil {
 			if err := o.OnFault(n+1, len(todo), r); err != nil {
 				return rep, err
@@ -232,9 +290,9 @@ func Run(boot Booter, o Options) (*Report, error) {
 		}
 		// A system that does not come back is reported on the fault that
 		// broke it (outside); if it stays broken the campaign ends here.
-		if err := c.flowing(recoverLimit, minProgress); err != nil {
+		if err := c.flowing(recoverLimit); err != nil {
 			if wedged++; wedged >= 2 {
-				rep.Summary = Summarize(rep.Records, "")
+				rep.Summary = tally.Summary()
 				return rep, fmt.Errorf("inject: the system does not recover (after fault %d): %v", r.Index, err)
 			}
 			c.restart()
@@ -242,7 +300,7 @@ func Run(boot Booter, o Options) (*Report, error) {
 			wedged = 0
 		}
 	}
-	rep.Summary = Summarize(rep.Records, "")
+	rep.Summary = tally.Summary()
 	rep.Summary.Seconds = time.Since(start).Seconds()
 	return rep, nil
 }
@@ -352,20 +410,30 @@ func (c *campaign) driverEvent(kinds ...string) func(kernel.Event) bool {
 	}
 }
 
-// flowing waits until the download has moved n more bytes.
-func (c *campaign) flowing(d time.Duration, n int64) error {
-	p0, _ := c.mon.progress()
+// flowing waits until every workload moves on (c.ahead).
+func (c *campaign) flowing(d time.Duration) error {
+	p0 := c.level()
 	deadline := time.Now().Add(d)
 	for {
-		if p, _ := c.mon.progress(); p >= p0+n {
+		if c.ahead(p0, c.level()) {
 			return nil
 		}
 		if time.Now().After(deadline) {
 			errs, _, _ := c.mon.since(0)
-			return fmt.Errorf("no data for %v (client errors: %v)", d, last(errs, 3))
+			return fmt.Errorf("the workload did not move for %v (%s; client errors: %v)%s", d, c.moved(p0, c.level()), last(errs, 3), c.pingEnded())
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+}
+
+// pingEnded says, after a comma, that the ping flood ended and why.
+func (c *campaign) pingEnded() string {
+	if c.ping != nil {
+		if e := c.ping.ended(); e != "" {
+			return ", " + e
+		}
+	}
+	return ""
 }
 
 // restart kills the driver (init restarts it) and waits until it is

@@ -8,6 +8,7 @@ import (
 
 	"grailos/dde/linux/fault"
 	"grailos/kernel"
+	"grailos/kernel/sandbox"
 )
 
 // one runs one fault on a driver whose data flows, classifies it, and
@@ -16,6 +17,7 @@ import (
 func (c *campaign) one(r Record) (out Record) {
 	start := time.Now()
 	defer func() { out.Seconds = time.Since(start).Seconds() }()
+	c.bytes0, _ = c.mon.progress()
 	ev := c.k.Events()
 	drv := c.o.Driver
 	mark := ev.Len()
@@ -45,6 +47,7 @@ func (c *campaign) one(r Record) (out Record) {
 	case e.Kind == "inject-refused":
 		return harness("the driver refused the fault: %s", e.Detail)
 	}
+	r.ArmedMS = ms(int64(time.Since(start)))
 	// Fired: the fault's code ran or its call was made.
 	fe, _, err := ev.Wait(mark, c.o.FireWait, func(e kernel.Event) bool {
 		return e.Subject == drv && (e.Kind == "fault-fired" && fault.FiredID(e.Detail) == id || e.Kind == "exited")
@@ -57,13 +60,14 @@ func (c *campaign) one(r Record) (out Record) {
 		return harness("the driver ended (%s) before the fault fired", fe.Detail)
 	}
 	r.Fired, r.FiredDetail = true, fe.Detail
+	r.FiredMS = ms(int64(time.Since(start)))
 	if _, after, ok := strings.Cut(fe.Detail, "caller="); ok {
 		if a, err := strconv.ParseUint(strings.Fields(after)[0], 0, 64); err == nil {
 			r.FiredAt = fault.Symbolize(c.fns, a)
 		}
 	}
 	fired := fe.T
-	p0, _ := c.mon.progress()
+	p0 := c.level()
 	pMid, midDone := p0, false
 	// Watch: the driver ends (crash, or hang: killed by init), or the data
 	// keeps flowing, or it stops.
@@ -72,15 +76,15 @@ func (c *campaign) one(r Record) (out Record) {
 			return c.finish(r, mark, t0, c.recovered(&r, ex, fired, mark))
 		}
 		now := kernel.Monotonic()
-		p, _ := c.mon.progress()
+		p := c.level()
 		if !midDone && now-fired >= int64(c.o.Window)/2 {
 			pMid, midDone = p, true
 		}
 		// No visible effect: the data still flows in the second half of
 		// the window (in the first, TCP's window in flight may still
 		// arrive through a driver that no longer sends).
-		if now-fired >= int64(c.o.Window) && midDone && p-pMid >= minProgress {
-			r.Outcome, r.Detail = OutcomeNone, fmt.Sprintf("%d KiB moved in the %v after it fired", (p-p0)>>10, time.Duration(now-fired).Round(time.Millisecond))
+		if now-fired >= int64(c.o.Window) && midDone && c.ahead(pMid, p) {
+			r.Outcome, r.Detail = OutcomeNone, fmt.Sprintf("%s in the %v after it fired", c.moved(p0, p), time.Duration(now-fired).Round(time.Millisecond))
 			if errs, _, _ := c.mon.since(t0); len(errs) > 0 {
 				r.Outcome, r.Detail = OutcomeClient, "the client saw: "+errs[0]
 			}
@@ -88,8 +92,8 @@ func (c *campaign) one(r Record) (out Record) {
 		}
 		if now-fired >= int64(c.o.StallLimit) {
 			r.Outcome = OutcomeStall
-			r.Detail = fmt.Sprintf("the driver answered heartbeats but the data stopped for %v (%d KiB moved): the harness restarted it",
-				c.o.StallLimit, (p-p0)>>10)
+			r.Detail = fmt.Sprintf("the driver answered heartbeats but the workload stopped for %v (%s moved): the harness restarted it",
+				c.o.StallLimit, c.moved(p0, p))
 			mark2 := ev.Len()
 			if err := c.k.Kill(drv); err != nil {
 				return harness("kill: %v", err)
@@ -121,7 +125,7 @@ func (c *campaign) recovered(r *Record, ex kernel.Event, fired int64, mark int) 
 	if e, _, err := ev.Wait(mark, 0, c.driverEvent("trigger-failed")); err == nil {
 		r.Detail += " (its interface did not come back: " + e.Detail + ")"
 	}
-	pExit, _ := c.mon.progress()
+	pExit := c.level()
 	r.Phases = map[string]float64{"exited": ms(ex.T - fired)}
 	for _, k := range []string{"ready", "link-up", "first-frame"} {
 		e, _, err := ev.Wait(mark, recoverLimit, c.driverEvent(k))
@@ -132,13 +136,13 @@ func (c *campaign) recovered(r *Record, ex kernel.Event, fired int64, mark int) 
 	}
 	deadline := time.Now().Add(recoverLimit)
 	for {
-		if p, at := c.mon.progress(); p >= pExit+minProgress {
-			r.RecoveryMS = ms(at - fired)
+		if p := c.level(); c.ahead(pExit, p) {
+			r.RecoveryMS = ms(p.at - fired)
 			r.Phases["data"] = r.RecoveryMS
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s is back but the client's data did not flow again within %v", drv, recoverLimit)
+			return fmt.Errorf("%s is back but the workload did not flow again within %v%s", drv, recoverLimit, c.pingEnded())
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
@@ -147,12 +151,15 @@ func (c *campaign) recovered(r *Record, ex kernel.Event, fired int64, mark int) 
 // cleanup restarts a driver the fault left running (a fault stays in its
 // text or state until then), so the next fault starts fresh.
 func (c *campaign) cleanup(r *Record) error {
+	t0 := time.Now()
 	if err := c.restart(); err != nil {
 		return fmt.Errorf("restarting the driver after the fault: %v", err)
 	}
-	if err := c.flowing(recoverLimit, minProgress); err != nil {
+	r.Cleanup = map[string]float64{"ready": ms(int64(time.Since(t0)))}
+	if err := c.flowing(recoverLimit); err != nil {
 		return fmt.Errorf("after the harness restarted the driver: %v", err)
 	}
+	r.Cleanup["data"] = ms(int64(time.Since(t0)))
 	return nil
 }
 
@@ -176,6 +183,9 @@ func (c *campaign) finish(r Record, mark int, t0 int64, err error) Record {
 	}
 	errs, bad, iommu := c.mon.since(t0)
 	r.Outside = append(r.Outside, bad...)
+	p, _ := c.mon.progress()
+	r.Bytes, r.BadRounds = p-c.bytes0, len(bad)
+	r.RSS = c.rss()
 	r.ClientErrs, r.IOMMU = errs, iommu
 	if len(r.Outside) > 0 {
 		r.Outcome, r.Detail = OutcomeOutside, r.Outside[0]
@@ -184,3 +194,23 @@ func (c *campaign) finish(r Record, mark int, t0 int64, err error) Record {
 }
 
 func ms(ns int64) float64 { return float64(ns) / 1e6 }
+
+// rss samples the resident memory (KiB) of every long-lived process: the
+// tasks but the driver (which every fault replaces), the kernel (this
+// process, the harness included) and the machine.
+func (c *campaign) rss() map[string]int64 {
+	m := map[string]int64{}
+	for _, t := range c.k.Tasks() {
+		if t.Name != c.o.Driver && t.Pid > 0 && t.RSSBytes > 0 {
+			m[t.Name] = t.RSSBytes >> 10
+		}
+	}
+	if c.b.MachinePid != nil {
+		if pid := c.b.MachinePid(); pid > 0 {
+			if b, err := sandbox.RSS(pid); err == nil {
+				m["machine"] = b >> 10
+			}
+		}
+	}
+	return m
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"sort"
@@ -49,19 +50,29 @@ type Record struct {
 	Fired       bool    `json:"fired"`
 	FiredDetail string  `json:"fired_detail,omitempty"` // the driver's fault-fired event
 	FiredAt     string  `json:"fired_at,omitempty"`     // where a failed kernel-API call came from
+	ArmedMS     float64 `json:"armed_ms,omitempty"`     // the fault's start → the driver confirmed it armed
+	FiredMS     float64 `json:"fired_ms,omitempty"`     // the fault's start → it fired
 	Outcome     string  `json:"outcome"`
 	Detail      string  `json:"detail,omitempty"`
 	Exit        string  `json:"driver_exit,omitempty"` // how the driver ended, if it did
 	RecoveryMS  float64 `json:"recovery_ms,omitempty"` // fired → the client's data flowing again
 	// Phases of a restart, ms after the fault fired: exited, ready,
 	// link-up, first-frame (the driver's), data (the client's).
-	Phases      map[string]float64 `json:"phases_ms,omitempty"`
-	IOMMU       []string           `json:"iommu_refused,omitempty"`    // the machine's refusals after the fault
-	ClientErrs  []string           `json:"client_errors,omitempty"`    // what the client saw
-	Outside     []string           `json:"outside_evidence,omitempty"` // why the outcome is outside
-	Seconds     float64            `json:"seconds"`                    // this fault, restart included
-	Replay      string             `json:"replay_of,omitempty"`        // FILE:LINE, on a replay
-	ReplayMatch *bool              `json:"replay_match,omitempty"`     // on a replay: same outcome as recorded
+	Phases map[string]float64 `json:"phases_ms,omitempty"`
+	// Cleanup: the harness's restart of a driver the fault left running,
+	// ms after the restart began: ready, data (the client's flowing again).
+	Cleanup map[string]float64 `json:"cleanup_ms,omitempty"`
+	// RSS: resident memory (KiB) of every long-lived process after the
+	// fault: the kernel, init, the net server, the client, the machine.
+	RSS         map[string]int64 `json:"rss_kib,omitempty"`
+	Bytes       int64            `json:"bytes"`                      // the client's bytes over the fault's time
+	BadRounds   int              `json:"bad_rounds,omitempty"`       // downloads whose checksum did not match
+	IOMMU       []string         `json:"iommu_refused,omitempty"`    // the machine's refusals after the fault
+	ClientErrs  []string         `json:"client_errors,omitempty"`    // what the client saw
+	Outside     []string         `json:"outside_evidence,omitempty"` // why the outcome is outside
+	Seconds     float64          `json:"seconds"`                    // this fault, restart included
+	Replay      string           `json:"replay_of,omitempty"`        // FILE:LINE, on a replay
+	ReplayMatch *bool            `json:"replay_match,omitempty"`     // on a replay: same outcome as recorded
 }
 
 // WriteRecord writes r as one JSON line.
@@ -140,42 +151,153 @@ type Summary struct {
 	// faults the driver was restarted for.
 	RecoveryP50 float64 `json:"recovery_p50_ms"`
 	RecoveryP99 float64 `json:"recovery_p99_ms"`
+	// Completed counts faults after which the workload went on intact
+	// (no failure outside the driver, no harness failure, no error the
+	// client saw).
+	Completed int   `json:"completed"`
+	Bytes     int64 `json:"bytes"`      // the client's bytes, checked round by round
+	BadRounds int   `json:"bad_rounds"` // rounds whose checksum did not match
+	// Memory is each long-lived process's resident memory, early in the
+	// campaign (at fault max(1000, a tenth)) and at its end.
+	Memory []Growth `json:"memory,omitempty"`
 }
 
-// Summarize counts records; file names them in the replay hints.
-func Summarize(recs []Record, file string) Summary {
-	s := Summary{Outcomes: map[string]int{}, ByKind: map[string]map[string]int{}}
-	var rec []float64
-	for i, r := range recs {
-		s.Faults++
-		if r.Fired {
-			s.Fired++
-		}
-		s.Outcomes[r.Outcome]++
-		if s.ByKind[r.Kind] == nil {
-			s.ByKind[r.Kind] = map[string]int{}
-		}
-		s.ByKind[r.Kind][r.Outcome]++
-		hint := fmt.Sprintf("fault %d (%s): %s", r.Index, r.Kind, r.Detail)
-		if file != "" {
-			hint += fmt.Sprintf(" — grail inject --replay %s:%d", file, i+1)
-		}
-		switch r.Outcome {
-		case OutcomeOutside:
-			s.Outside = append(s.Outside, hint)
-		case OutcomeHarness:
-			s.Harness = append(s.Harness, hint)
-		}
-		if r.RecoveryMS > 0 && (r.Outcome == OutcomeCrash || r.Outcome == OutcomeHang || r.Outcome == OutcomeStall) {
-			rec = append(rec, r.RecoveryMS)
-		}
+// Growth is one process's resident memory over a campaign.
+type Growth struct {
+	Process  string  `json:"process"` // name, and @shard when shards were merged
+	From     int     `json:"from_fault"`
+	FromKiB  int64   `json:"from_kib"`
+	To       int     `json:"to_fault"`
+	ToKiB    int64   `json:"to_kib"`
+	GrowthPC float64 `json:"growth_percent"`
+}
+
+// Tally folds records into a Summary as they come, keeping little of
+// each: a campaign of millions of faults must not grow the harness.
+type Tally struct {
+	s    Summary
+	file string
+	line int
+	rec  []float64
+	mem  map[string]*memTrack
+}
+
+// rssPoint is one record's memory sample.
+type rssPoint struct {
+	index int
+	rss   map[string]int64
+}
+
+// memTrack follows one shard's memory: the samples up to fault 1000 (a
+// tenth of them is the start when the shard ends before it), the first
+// at or past fault 1000, and the last.
+type memTrack struct {
+	early []rssPoint
+	from  *rssPoint
+	last  rssPoint
+}
+
+// NewTally starts a summary; file (the --json file the records are
+// written to, in order) names them in the replay hints.
+func NewTally(file string) *Tally {
+	return &Tally{s: Summary{Outcomes: map[string]int{}, ByKind: map[string]map[string]int{}}, file: file,
+		mem: map[string]*memTrack{}}
+}
+
+// Add counts r, the next record (a shard's records in fault order).
+func (t *Tally) Add(r Record) {
+	t.line++
+	s := &t.s
+	s.Faults++
+	if r.Fired {
+		s.Fired++
 	}
-	if len(rec) > 0 {
-		slices.Sort(rec)
+	s.Outcomes[r.Outcome]++
+	if s.ByKind[r.Kind] == nil {
+		s.ByKind[r.Kind] = map[string]int{}
+	}
+	s.ByKind[r.Kind][r.Outcome]++
+	hint := fmt.Sprintf("fault %d (%s): %s", r.Index, r.Kind, r.Detail)
+	if t.file != "" {
+		hint += fmt.Sprintf(" — grail inject --replay %s:%d", t.file, t.line)
+	}
+	switch r.Outcome {
+	case OutcomeOutside:
+		s.Outside = append(s.Outside, hint)
+	case OutcomeHarness:
+		s.Harness = append(s.Harness, hint)
+	}
+	switch r.Outcome {
+	case OutcomeOutside, OutcomeHarness, OutcomeClient:
+	default:
+		s.Completed++
+	}
+	s.Bytes += r.Bytes
+	s.BadRounds += r.BadRounds
+	if r.RecoveryMS > 0 && (r.Outcome == OutcomeCrash || r.Outcome == OutcomeHang || r.Outcome == OutcomeStall) {
+		t.rec = append(t.rec, r.RecoveryMS)
+	}
+	if len(r.RSS) > 0 {
+		m := t.mem[r.Shard]
+		if m == nil {
+			m = &memTrack{}
+			t.mem[r.Shard] = m
+		}
+		p := rssPoint{r.Index, r.RSS}
+		switch {
+		case m.from != nil:
+		case r.Index >= 1000:
+			m.from = &p
+		default:
+			m.early = append(m.early, p)
+		}
+		m.last = p
+	}
+}
+
+// Summary returns the summary so far.
+func (t *Tally) Summary() Summary {
+	s := t.s
+	if len(t.rec) > 0 {
+		rec := slices.Sorted(slices.Values(t.rec))
 		s.RecoveryP50 = rec[len(rec)/2]
 		s.RecoveryP99 = rec[min(len(rec)-1, len(rec)*99/100)]
 	}
+	shards := slices.Sorted(maps.Keys(t.mem))
+	s.Memory = nil
+	for _, sh := range shards {
+		m := t.mem[sh]
+		from := m.from
+		if from == nil && len(m.early) > 1 {
+			from = &m.early[len(m.early)/10]
+		}
+		if from == nil || from.index >= m.last.index {
+			continue
+		}
+		for _, n := range slices.Sorted(maps.Keys(m.last.rss)) {
+			a, b := from.rss[n], m.last.rss[n]
+			if a == 0 {
+				continue
+			}
+			name := n
+			if len(shards) > 1 {
+				name += "@" + sh
+			}
+			s.Memory = append(s.Memory, Growth{Process: name, From: from.index, FromKiB: a, To: m.last.index, ToKiB: b,
+				GrowthPC: 100 * float64(b-a) / float64(a)})
+		}
+	}
 	return s
+}
+
+// Summarize counts records (each shard's in fault order); file names them
+// in the replay hints.
+func Summarize(recs []Record, file string) Summary {
+	t := NewTally(file)
+	for _, r := range recs {
+		t.Add(r)
+	}
+	return t.Summary()
 }
 
 // Print writes the summary table: one row per kind of fault, one column
@@ -215,6 +337,15 @@ func (s Summary) Print(w io.Writer) {
 	fmt.Fprintln(w)
 	if s.RecoveryP50 > 0 {
 		fmt.Fprintf(w, "driver restarted: fired → data flowing again p50 %.0f ms, p99 %.0f ms\n", s.RecoveryP50, s.RecoveryP99)
+	}
+	fmt.Fprintf(w, "workload completed after %d of %d faults (%.2f%%); %.1f GiB checked, %d rounds corrupted\n",
+		s.Completed, s.Faults, pct(s.Completed, s.Faults), float64(s.Bytes)/(1<<30), s.BadRounds)
+	if len(s.Memory) > 0 {
+		fmt.Fprintln(w, "resident memory of the long-lived processes:")
+		for _, g := range s.Memory {
+			fmt.Fprintf(w, "  %-14s %6.1f MiB at fault %d → %6.1f MiB at fault %d (%+.1f%%)\n", g.Process, float64(g.FromKiB)/1024, g.From,
+				float64(g.ToKiB)/1024, g.To, g.GrowthPC)
+		}
 	}
 	fmt.Fprintf(w, "failures outside the driver: %d\n", len(s.Outside))
 	for _, l := range s.Outside {

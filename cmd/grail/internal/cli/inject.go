@@ -33,9 +33,13 @@ func injectCmd(args []string, stdout, stderr io.Writer) error {
 	window := fs.Duration("window", inject.DefaultWindow, "how long a fired fault without visible effect is watched")
 	fireWait := fs.Duration("fire-wait", inject.DefaultFireWait, "how long an armed fault may take to fire")
 	stall := fs.Duration("stall", inject.DefaultStallLimit, "how long the data may stop, the driver alive, before the harness restarts it")
+	hang := fs.Duration("hang-timeout", inject.DefaultHangTimeout, "the driver's hang timeout (init's heartbeat comes at a sixth of it)")
+	rto := fs.Duration("peer-rto-min", inject.DefaultMinRTO, "the peer's minimum TCP retransmission timeout (0 keeps Linux's 200ms): short recoveries after each fault")
+	workload := fs.String("workload", "tcp,ping", "what runs through the driver during each fault: tcp (a checksummed download), ping (a ping flood from the peer), or both")
 	round := fs.Int64("round-size", inject.DefaultRoundSize, "bytes per checksummed download round")
 	name := fs.String("name", "", "the system's name (default inject-I); campaigns sharing a host need different ones")
 	logFile := fs.String("log", "", "write the system's output (every task, the machine) to this file")
+	parallel := fs.Int("parallel", 1, "run the campaign as this many shards at once on this host (one system each), then merge them")
 	bin := fs.String("bin", "", "folder of the task binaries (default: the folder of grail)")
 	noCg := fs.Bool("no-cgroups", false, "run tasks without cgroup limits (containers without a writable cgroup tree)")
 	if err := parse(fs, args); err != nil {
@@ -48,9 +52,19 @@ func injectCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
+	workloads, err := inject.ParseWorkloads(*workload)
+	if err != nil {
+		return usageError{err}
+	}
 	i, n, err := parseShard(*shard)
 	if err != nil {
 		return usageError{err}
+	}
+	if *parallel > 1 {
+		if *replay != "" || n > 1 {
+			return usageError{fmt.Errorf("--parallel runs every shard itself: not with --shard or --replay")}
+		}
+		return injectParallel(fs, *parallel, *faults, *jsonFile, *plotFile, *name, *logFile, stdout, stderr)
 	}
 	if *bin == "" {
 		exe, err := os.Executable()
@@ -60,7 +74,8 @@ func injectCmd(args []string, stdout, stderr io.Writer) error {
 		*bin = filepath.Dir(exe)
 	}
 	o := inject.Options{Faults: *faults, Seed: *seed, Classes: classes, Driver: *driver, Shard: i, Shards: n,
-		BinDir: *bin, Name: *name, Window: *window, FireWait: *fireWait, StallLimit: *stall, RoundSize: *round}
+		BinDir: *bin, Name: *name, Window: *window, FireWait: *fireWait, StallLimit: *stall, RoundSize: *round,
+		HangTimeout: *hang, MinRTO: *rto, Workloads: workloads}
 	var recorded *inject.Record
 	if *replay != "" {
 		r, err := inject.ReadLine(*replay)
@@ -69,6 +84,8 @@ func injectCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		recorded = &r
 		o.Replay, o.ReplayOf, o.Driver, o.Seed = []inject.Record{r}, *replay, r.Driver, r.Seed
+	} else if *jsonFile != "" {
+		o.Stream, o.SummaryFile = true, *jsonFile // the records are in the file
 	}
 	if *logFile != "" {
 		f, err := os.Create(*logFile)
@@ -89,6 +106,7 @@ func injectCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	bar := progress.New(stderr, "faults", 0)
 	bar.Unit = progress.Count
+	bar.Rate = func(r float64) string { return fmt.Sprintf("%.2f faults", r) }
 	o.OnFault = func(done, total int, r inject.Record) error {
 		bar.Total = int64(total)
 		if r.Outcome == inject.OutcomeOutside || r.Outcome == inject.OutcomeHarness {
@@ -107,24 +125,20 @@ func injectCmd(args []string, stdout, stderr io.Writer) error {
 			return nil, err
 		}
 		alive := func() bool { pid := s.MachinePid(0); return pid > 0 && unix.Kill(pid, 0) == nil }
-		return &inject.Booted{Kernel: s.Kernel, PeerNetns: system.PeerNetns(s.Name, "nic0"), MachineAlive: alive, Stop: stop}, nil
+		return &inject.Booted{Kernel: s.Kernel, PeerNetns: system.PeerNetns(s.Name, "nic0"), MachineAlive: alive,
+			MachinePid: func() int { return s.MachinePid(0) }, Stop: stop}, nil
 	}
 	trapSignals(stderr)
 	if recorded != nil {
 		fmt.Fprintf(stderr, "replaying fault %d (%s) of seed %d on %s; recorded outcome: %s\n", recorded.Index, recorded.Kind,
 			recorded.Seed, recorded.Driver, recorded.Outcome)
 	} else {
-		fmt.Fprintf(stderr, "injecting %d faults (shard %d/%d, seed %d, %s) into %s during a checksummed download\n",
-			(*faults-i+n-1)/n, i, n, *seed, strings.Join(classes, ","), *driver)
+		fmt.Fprintf(stderr, "injecting %d faults (shard %d/%d, seed %d, %s) into %s (workload: %s)\n",
+			(*faults-i+n-1)/n, i, n, *seed, strings.Join(classes, ","), *driver, strings.Join(workloads, " and "))
 	}
 	rep, err := inject.Run(boot, o)
 	bar.Finish()
 	if rep != nil {
-		if *jsonFile != "" { // replay hints name the lines of the file
-			secs := rep.Summary.Seconds
-			rep.Summary = inject.Summarize(rep.Records, *jsonFile)
-			rep.Summary.Seconds = secs
-		}
 		if len(rep.Ran) > 0 {
 			fmt.Fprintf(stdout, "%s: %d donor functions, %d ran under the workload (code and hang faults go there): %s\n",
 				o.Driver, rep.Functions, len(rep.Ran), strings.Join(rep.Ran, " "))
@@ -137,7 +151,7 @@ func injectCmd(args []string, stdout, stderr io.Writer) error {
 				err = fmt.Errorf("the replay's outcome %s differs from the recorded %s", got.Outcome, recorded.Outcome)
 			}
 		}
-		if *plotFile != "" && len(rep.Records) > 0 {
+		if *plotFile != "" && rep.Summary.Faults > 0 {
 			if perr := rep.Summary.Plot(*plotFile, fmt.Sprintf("%s: outcomes of %d faults (seed %d)", o.Driver, rep.Summary.Faults, o.Seed)); perr != nil {
 				return perr
 			}

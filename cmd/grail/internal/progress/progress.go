@@ -19,6 +19,8 @@ type Bar struct {
 	Total int64
 	// Unit formats an amount ("MiB" bytes by default; see Count).
 	Unit func(int64) string
+	// Rate, when set, formats the rate (amount per second; default: Unit).
+	Rate func(float64) string
 
 	tty       bool
 	start     time.Time
@@ -93,7 +95,12 @@ func (b *Bar) line(now time.Time) string {
 	el := now.Sub(b.start).Seconds()
 	rate := ""
 	if el > 0 {
-		rate = b.Unit(int64(float64(b.done)/el)) + "/s"
+		r := float64(b.done) / el
+		if b.Rate != nil {
+			rate = b.Rate(r) + "/s"
+		} else {
+			rate = b.Unit(int64(r)) + "/s"
+		}
 	}
 	if b.Total <= 0 {
 		return fmt.Sprintf("  %s %s  %s", b.Label, b.Unit(b.done), rate)

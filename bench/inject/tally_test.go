@@ -1,0 +1,78 @@
+package inject
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// The tally counts completed workloads, bytes and corrupted rounds, and
+// follows each shard's memory from fault 1000 (or a tenth of the shard,
+// when it is shorter) to its last fault.
+func TestTallyMemoryAndCompletion(t *testing.T) {
+	tl := NewTally("")
+	for i := range 1200 {
+		outcome := OutcomeNone
+		switch i {
+		case 7:
+			outcome = OutcomeOutside
+		case 8:
+			outcome = OutcomeClient
+		case 9:
+			outcome = OutcomeHarness
+		}
+		bad := 0
+		if i == 7 {
+			bad = 1
+		}
+		// net grows by 1 KiB a fault; the machine stays at 100.
+		tl.Add(Record{Index: i, Shard: "0/1", Kind: "hang", Outcome: outcome, Bytes: 10, BadRounds: bad,
+			RSS: map[string]int64{"net": int64(1000 + i), "machine": 100}})
+	}
+	s := tl.Summary()
+	if s.Faults != 1200 || s.Completed != 1197 || s.Bytes != 12000 || s.BadRounds != 1 {
+		t.Errorf("faults %d completed %d bytes %d bad %d", s.Faults, s.Completed, s.Bytes, s.BadRounds)
+	}
+	want := []Growth{
+		{Process: "machine", From: 1000, FromKiB: 100, To: 1199, ToKiB: 100, GrowthPC: 0},
+		{Process: "net", From: 1000, FromKiB: 2000, To: 1199, ToKiB: 2199, GrowthPC: 9.95},
+	}
+	if fmt.Sprintf("%.2f", s.Memory[1].GrowthPC) != "9.95" {
+		t.Errorf("net growth %v", s.Memory[1].GrowthPC)
+	}
+	s.Memory[1].GrowthPC = 9.95
+	if fmt.Sprint(s.Memory) != fmt.Sprint(want) {
+		t.Errorf("memory %+v, want %+v", s.Memory, want)
+	}
+
+	// A short shard: from its tenth record; two shards are named apart.
+	tl = NewTally("")
+	for i := range 40 {
+		tl.Add(Record{Index: i, Shard: fmt.Sprintf("%d/2", i%2), RSS: map[string]int64{"net": 100 + int64(i)}})
+	}
+	var got []string
+	for _, g := range tl.Summary().Memory {
+		got = append(got, fmt.Sprintf("%s %d:%d %d:%d", g.Process, g.From, g.FromKiB, g.To, g.ToKiB))
+	}
+	if w := "net@0/2 4:104 38:138,net@1/2 5:105 39:139"; strings.Join(got, ",") != w {
+		t.Errorf("memory %q, want %q", strings.Join(got, ","), w)
+	}
+	var out bytes.Buffer
+	tl.Summary().Print(&out)
+	if !strings.Contains(out.String(), "net@1/2") || !strings.Contains(out.String(), "at fault 39") {
+		t.Errorf("print:\n%s", out.String())
+	}
+}
+
+func TestParseWorkloads(t *testing.T) {
+	for in, want := range map[string]string{"": "tcp,ping", "tcp": "tcp", "ping, tcp,ping": "ping,tcp"} {
+		got, err := ParseWorkloads(in)
+		if err != nil || strings.Join(got, ",") != want {
+			t.Errorf("ParseWorkloads(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	if _, err := ParseWorkloads("tcp,flood"); err == nil || !strings.Contains(err.Error(), `"flood"`) {
+		t.Errorf("unknown workload: %v", err)
+	}
+}
