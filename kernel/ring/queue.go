@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -297,7 +296,7 @@ func (q *Queue[T]) waitFor(producer bool, deadline time.Time) error {
 			return nil
 		}
 		if i%spinYieldEvery == spinYieldEvery-1 {
-			runtime.Gosched()
+			shm.Yield()
 		}
 	}
 	for {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -311,7 +310,7 @@ func (c *Client) Call(r Request) (Reply, error) {
 		}
 		if spin > 0 {
 			if spin--; spin%256 == 0 {
-				runtime.Gosched()
+				shm.Yield()
 			}
 			continue
 		}
