@@ -254,7 +254,7 @@ func Run(boot Booter, o Options) (*Report, error) {
 			p, err := planner.Plan(i)
 			if err != nil {
 				// Reported, never dropped: a fault the planner could not make.
-				p = Planned{Spec: fault.Spec{ID: fmt.Sprintf("f%d", i), Class: strings.Split(o.Classes[i%len(o.Classes)], "/")[0]}}
+				p = Planned{Spec: fault.Spec{ID: fmt.Sprintf("f%d", i), Class: strings.Split(ClassOf(o.Classes, i), "/")[0]}}
 				meta = append(meta, Record{Index: i, Outcome: OutcomeHarness, Detail: "planning: " + err.Error()})
 			} else {
 				meta = append(meta, Record{Index: i})

@@ -42,7 +42,7 @@ func TestPlanDeterministic(t *testing.T) {
 		if err := x.Spec.Validate(); err != nil {
 			t.Fatalf("fault %d: %v", i, err)
 		}
-		if want := fault.Classes[i%len(fault.Classes)]; x.Spec.Class != want {
+		if want := ClassOf(fault.Classes, i); x.Spec.Class != want {
 			t.Errorf("fault %d is %s, want %s", i, x.Spec.Class, want)
 		}
 		a = append(a, x)

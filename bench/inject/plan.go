@@ -16,7 +16,7 @@ import (
 // never on what happened to earlier faults.
 type Planner struct {
 	Seed    uint64
-	Classes []string         // cycled through in order: fault i has class Classes[i % len]
+	Classes []string         // taken in turn: fault i has class ClassOf(Classes, i)
 	Hot     []fault.Function // donor functions that ran under the workload (code and hang faults)
 }
 
@@ -59,11 +59,19 @@ func ParseClasses(list string) ([]string, error) {
 	return out, nil
 }
 
+// ClassOf is the class (or class/kind) of fault i: the classes in turn,
+// the order rotating by one each round, so that every shard of a campaign
+// (faults i ≡ I mod N) gets every class, not every N-th.
+func ClassOf(classes []string, i int) string {
+	n := len(classes)
+	return classes[(i+i/n)%n]
+}
+
 // Plan returns fault i.
 func (p *Planner) Plan(i int) (Planned, error) {
 	rng := rand.New(rand.NewPCG(p.Seed, uint64(i)))
 	id := fmt.Sprintf("f%d", i)
-	class, sub, _ := strings.Cut(p.Classes[i%len(p.Classes)], "/")
+	class, sub, _ := strings.Cut(ClassOf(p.Classes, i), "/")
 	switch class {
 	case fault.ClassCode:
 		return p.code(id, sub, rng)

@@ -76,3 +76,22 @@ func TestParseWorkloads(t *testing.T) {
 		t.Errorf("unknown workload: %v", err)
 	}
 }
+
+// Every shard of a two-shard campaign gets every class.
+func TestClassOfShards(t *testing.T) {
+	classes := []string{"code", "api", "hang", "dma"}
+	for shard := range 2 {
+		seen := map[string]int{}
+		for i := shard; i < 16; i += 2 {
+			seen[ClassOf(classes, i)]++
+		}
+		if len(seen) != 4 || seen["code"] != 2 || seen["dma"] != 2 {
+			t.Errorf("shard %d/2: %v", shard, seen)
+		}
+	}
+	for i := range 8 { // and a campaign of 2 rounds has each class twice
+		if i < 4 && ClassOf(classes, i) != classes[i] {
+			t.Errorf("fault %d: %s", i, ClassOf(classes, i))
+		}
+	}
+}

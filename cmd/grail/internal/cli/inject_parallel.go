@@ -52,7 +52,7 @@ func injectParallel(fs *flag.FlagSet, p, faults int, jsonFile, plotFile, name, l
 		}
 		cmd := exec.Command(exe, args...)
 		outs[i] = &bytes.Buffer{}
-		cmd.Stdout, cmd.Stderr = outs[i], io.Discard // the shard's bar is ours
+		cmd.Stdout, cmd.Stderr = outs[i], outs[i] // the shard's bar is drawn over by ours; its last lines say why it failed
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 		cmds[i] = cmd
 	}
@@ -158,7 +158,12 @@ func countLines(file string) int {
 }
 
 func lastLines(s string, n int) string {
-	l := strings.Split(strings.TrimSpace(s), "\n")
+	var l []string
+	for _, x := range strings.Split(strings.TrimSpace(s), "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(x), "faults [") { // the shard's progress bar
+			l = append(l, strings.TrimSpace(x))
+		}
+	}
 	if len(l) > n {
 		l = l[len(l)-n:]
 	}
