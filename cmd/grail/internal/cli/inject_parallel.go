@@ -159,9 +159,9 @@ func countLines(file string) int {
 
 func lastLines(s string, n int) string {
 	var l []string
-	for _, x := range strings.Split(strings.TrimSpace(s), "\n") {
-		if !strings.HasPrefix(strings.TrimSpace(x), "faults [") { // the shard's progress bar
-			l = append(l, strings.TrimSpace(x))
+	for _, x := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		if x = strings.TrimSpace(x); x != "" && !strings.HasPrefix(x, "faults [") { // the shard's progress bar
+			l = append(l, x)
 		}
 	}
 	if len(l) > n {
