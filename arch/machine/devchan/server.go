@@ -381,6 +381,15 @@ func (s *Server) SetIRQ(level bool) {
 	}
 }
 
+// AttachPending reports whether a driver has asked to attach and the
+// server has not answered yet, and with which nonce. Any goroutine may
+// call it (the machine's watchdog does).
+func (s *Server) AttachPending() (nonce uint32, pending bool) {
+	ack := atomic.LoadUint32(s.h.attachAck)
+	nonce = atomic.LoadUint32(s.h.attachReq)
+	return nonce, nonce != ack
+}
+
 // Generation returns the number of drivers that have attached so far.
 func (s *Server) Generation() uint32 { return atomic.LoadUint32(s.h.gen) }
 
