@@ -113,6 +113,7 @@ type Server struct {
 	irqBoost   atomic.Bool // the line rose since the server last worked or slept
 	lastAttach uint32      // serving goroutine only
 	broken     bool        // serving goroutine only
+	late       bool        // serving goroutine only: the last sleep ran out (MaxSleep)
 	gen        uint32      // serving goroutine only
 
 	irqMu  sync.Mutex
@@ -220,7 +221,12 @@ func (s *Server) Serve() error {
 // step handles a pending attach and one batch of requests. It reports
 // whether it did any work.
 func (s *Server) step(batch []Request) bool {
+	late := s.late
+	s.late = false
 	if atomic.LoadUint32(s.h.attachReq) != s.lastAttach {
+		if late {
+			s.overslept.Add(1) // before the answer, so that the driver sees it in Stats
+		}
 		s.attach()
 		return true
 	}
@@ -231,6 +237,9 @@ func (s *Server) step(batch []Request) bool {
 	if err != nil {
 		s.fail(err)
 		return false
+	}
+	if late && n > 0 {
+		s.overslept.Add(1)
 	}
 	for i := range n {
 		s.handle(&batch[i])
@@ -251,12 +260,10 @@ func (s *Server) sleep(batch []Request) {
 	if shm.FutexWait(s.h.doorbell, 1, MaxSleep) != shm.ErrTimeout {
 		return // woken, or a spurious wake-up: the loop re-checks
 	}
-	// Nobody rang for MaxSleep. Work found now was published without a
-	// wake-up that arrived: count it (see ServerStats.Overslept).
+	// Nobody rang for MaxSleep. Work the next step finds was published
+	// without a wake-up that arrived: it counts it (ServerStats.Overslept).
 	atomic.StoreUint32(s.h.doorbell, 0)
-	if s.step(batch) {
-		s.overslept.Add(1)
-	}
+	s.late = true
 }
 
 // attach resets the channel for a new driver: both queues emptied, the
