@@ -126,8 +126,9 @@ func AttachTimeout(region *shm.Region, timeout time.Duration) (*Client, error) {
 	return c, nil
 }
 
-// handshake publishes a fresh nonce in attachReq, rings the machine and
-// waits until it acknowledges that nonce.
+// handshake publishes a fresh nonce in attachReq, wakes the machine
+// (unconditionally: see header.kick) and waits until it acknowledges that
+// nonce.
 func (c *Client) handshake() error {
 	old := atomic.LoadUint32(c.h.attachReq)
 	nonce := old
@@ -135,7 +136,7 @@ func (c *Client) handshake() error {
 		nonce = rand.Uint32()
 	}
 	atomic.StoreUint32(c.h.attachReq, nonce)
-	c.h.ring()
+	c.h.kick()
 	deadline := time.Now().Add(c.timeout)
 	for {
 		ack := atomic.LoadUint32(c.h.attachAck)

@@ -33,6 +33,14 @@
 //     the sleeping machine at once and has it poll longer
 //     (Config.IRQSpin), so that the driver's interrupt handler finds it
 //     awake.
+//   - The doorbell's wake-up is two steps on the driver's side (take the
+//     word, then FUTEX_WAKE), and a driver can be killed between them.
+//     The machine then sleeps on a doorbell that reads "awake", and no
+//     ring() wakes it. So an attach wakes the machine unconditionally
+//     (the next driver repairs what the dead one left), and the
+//     machine's sleep is bounded (MaxSleep) for any wake-up lost in a way
+//     not known; a sleep that ran out with work waiting is counted
+//     (ServerStats.Overslept).
 //   - A refused posted write is counted in the header with its seq and
 //     status; Sync reports it (*PostedError).
 //
@@ -51,7 +59,7 @@
 // header it maps.
 //
 // Attach and re-attach (the machine outlives its drivers): the driver
-// writes a fresh nonce into attachReq and rings the doorbell. The machine,
+// writes a fresh nonce into attachReq and wakes the machine. The machine,
 // between two requests, sees the new nonce and (1) empties both queues
 // (ring.Queue.Reset: it is their creator, and the previous driver is
 // gone), (2) clears the posted-error record, (3) increments the

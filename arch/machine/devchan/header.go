@@ -38,3 +38,17 @@ func (h *header) ring() bool {
 	}
 	return false
 }
+
+// kick wakes the machine whatever the doorbell says. ring's wake-up is
+// not atomic: a driver killed between its swap (1 → 0) and its
+// FUTEX_WAKE leaves the machine asleep on a doorbell that reads "awake",
+// and every later ring() skips the wake-up (issue 5: the machine never
+// answered another attach). The next driver is the one who can repair
+// that, so its attach clears the doorbell and wakes without looking: if
+// the machine sleeps in the kernel it is woken; if it is about to sleep,
+// the cleared word makes its FUTEX_WAIT return at once. One system call
+// per attach.
+func (h *header) kick() {
+	atomic.StoreUint32(h.doorbell, 0)
+	shm.FutexWake(h.doorbell, 1)
+}

@@ -168,6 +168,13 @@ func (c *channel) refusals() []Status {
 // server is stopped and everything released at cleanup.
 func newChannel(t testing.TB, qcap int) *channel {
 	t.Helper()
+	return newChannelSpin(t, qcap, 0)
+}
+
+// newChannelSpin is newChannel with the server's idle poll budget
+// (Config.Spin; negative: the server sleeps as soon as it is idle).
+func newChannelSpin(t testing.TB, qcap, spin int) *channel {
+	t.Helper()
 	size, err := RegionBytes(qcap)
 	if err != nil {
 		t.Fatal(err)
@@ -185,7 +192,7 @@ func newChannel(t testing.TB, qcap int) *channel {
 		t.Fatal(err)
 	}
 	c := &channel{file: f, region: r, fn: &fakeFunc{}, irq: irq, corrupt: make(chan error, 16)}
-	cfg := Config{BARs: testBARs, QueueCap: qcap, IRQ: irq,
+	cfg := Config{BARs: testBARs, QueueCap: qcap, IRQ: irq, Spin: spin,
 		OnRefusal: func(_ Request, st Status) {
 			c.refusedMu.Lock()
 			c.refused = append(c.refused, st)

@@ -54,6 +54,9 @@ func helper(mode string) error {
 	if err != nil {
 		return err
 	}
+	if mode == "sleepy" {
+		return sleepyDriver(r)
+	}
 	cl, err := Attach(r)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"grailos/kernel/ring"
 	"grailos/kernel/shm"
@@ -65,6 +66,14 @@ type Config struct {
 // channel goes to sleep at once in human terms.
 const DefaultSpin = 1 << 12
 
+// MaxSleep bounds one sleep of the idle server on the doorbell. A
+// wake-up should never be lost, but one was (issue 5: a driver killed
+// between taking the doorbell and its FUTEX_WAKE left the machine asleep
+// for good); the bound turns any wake-up lost in a way not yet known
+// into a delay instead of a machine that never answers again. An idle
+// machine pays one wake-up and Spin polls per MaxSleep (~0.04% of a core).
+const MaxSleep = 100 * time.Millisecond
+
 // DefaultIRQSpin is the default poll budget after an interrupt, about
 // 200 µs: above the ~100 µs a wake-up from idle costs on the reference
 // machine (chanbench's cold figures), so that the driver's interrupt
@@ -82,6 +91,10 @@ type ServerStats struct {
 	Dropped  uint64 // replies dropped because the reply queue was full
 	IRQEdges uint64 // rising edges of the interrupt line
 	Sleeps   uint64 // times the server slept on the doorbell
+	// Overslept counts sleeps that ended by MaxSleep with work waiting:
+	// a wake-up that was lost (or, rarely, one that was on its way). It
+	// should stay 0; the machine logs it.
+	Overslept uint64
 }
 
 // Server is the machine's end of a channel. Serve runs it on one
@@ -100,13 +113,14 @@ type Server struct {
 	irqBoost   atomic.Bool // the line rose since the server last worked or slept
 	lastAttach uint32      // serving goroutine only
 	broken     bool        // serving goroutine only
+	late       bool        // serving goroutine only: the last sleep ran out (MaxSleep)
 	gen        uint32      // serving goroutine only
 
 	irqMu  sync.Mutex
 	irqOn  bool
 	irqBuf [8]byte
 
-	requests, replies, posted, refused, attaches, corrupt, dropped, edges, sleeps atomic.Uint64
+	requests, replies, posted, refused, attaches, corrupt, dropped, edges, sleeps, overslept atomic.Uint64
 }
 
 // NewServer lays a channel out in region (mapped writable, at least
@@ -207,7 +221,12 @@ func (s *Server) Serve() error {
 // step handles a pending attach and one batch of requests. It reports
 // whether it did any work.
 func (s *Server) step(batch []Request) bool {
+	late := s.late
+	s.late = false
 	if atomic.LoadUint32(s.h.attachReq) != s.lastAttach {
+		if late {
+			s.overslept.Add(1) // before the answer, so that the driver sees it in Stats
+		}
 		s.attach()
 		return true
 	}
@@ -218,6 +237,9 @@ func (s *Server) step(batch []Request) bool {
 	if err != nil {
 		s.fail(err)
 		return false
+	}
+	if late && n > 0 {
+		s.overslept.Add(1)
 	}
 	for i := range n {
 		s.handle(&batch[i])
@@ -235,7 +257,13 @@ func (s *Server) sleep(batch []Request) {
 		return
 	}
 	s.sleeps.Add(1)
-	shm.FutexWait(s.h.doorbell, 1, -1) // errors and spurious wake-ups: the loop re-checks
+	if shm.FutexWait(s.h.doorbell, 1, MaxSleep) != shm.ErrTimeout {
+		return // woken, or a spurious wake-up: the loop re-checks
+	}
+	// Nobody rang for MaxSleep. Work the next step finds was published
+	// without a wake-up that arrived: it counts it (ServerStats.Overslept).
+	atomic.StoreUint32(s.h.doorbell, 0)
+	s.late = true
 }
 
 // attach resets the channel for a new driver: both queues emptied, the
@@ -360,6 +388,15 @@ func (s *Server) SetIRQ(level bool) {
 	}
 }
 
+// AttachPending reports whether a driver has asked to attach and the
+// server has not answered yet, and with which nonce. Any goroutine may
+// call it (the machine's watchdog does).
+func (s *Server) AttachPending() (nonce uint32, pending bool) {
+	ack := atomic.LoadUint32(s.h.attachAck)
+	nonce = atomic.LoadUint32(s.h.attachReq)
+	return nonce, nonce != ack
+}
+
 // Generation returns the number of drivers that have attached so far.
 func (s *Server) Generation() uint32 { return atomic.LoadUint32(s.h.gen) }
 
@@ -369,6 +406,7 @@ func (s *Server) Stats() ServerStats {
 		Requests: s.requests.Load(), Replies: s.replies.Load(), Posted: s.posted.Load(),
 		Refused: s.refused.Load(), Attaches: s.attaches.Load(), Corrupt: s.corrupt.Load(),
 		Dropped: s.dropped.Load(), IRQEdges: s.edges.Load(), Sleeps: s.sleeps.Load(),
+		Overslept: s.overslept.Load(),
 	}
 }
 

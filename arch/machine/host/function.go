@@ -114,13 +114,21 @@ func (f *Function) BARs() [devchan.NumBARs]devchan.BAR {
 // so whatever the previous driver left programmed cannot DMA), and the
 // device model is reset (registers, rings, PHY; the EEPROM and the cable
 // stay).
+//
+// The model goes first. Frames from the wire reach it on another
+// goroutine, under its own lock, and the configuration space is not
+// under that lock: reset first, it took bus mastering away from a frame
+// the model was writing into the old ring, whose next DMA was refused
+// and stopped the ring (the stray "DMA refused" and ring errors of the
+// restart benchmark). Reset waits for such a frame; afterwards the
+// receiver is off and nothing DMAs until the new driver programs it.
 func (f *Function) Attach(gen uint32) {
 	if f.onAttach != nil {
 		f.onAttach(gen)
 	}
 	f.resets.Add(1)
-	f.space.Reset()
 	f.dev.Reset()
+	f.space.Reset()
 }
 
 // ConfigRead implements devchan.Handler.

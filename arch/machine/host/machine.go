@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 
@@ -72,7 +73,7 @@ type Machine struct {
 	epoch  time.Time
 	wake   chan struct{}
 	stop   chan struct{}
-	devWG  sync.WaitGroup // the channel server and the timers
+	devWG  sync.WaitGroup // the channel server, the timers and the watchdog
 	wireWG sync.WaitGroup // the wire's receive loop
 
 	startOnce, closeOnce sync.Once
@@ -179,7 +180,7 @@ func (m *Machine) wakeAt(time.Duration) {
 // timers. It is idempotent.
 func (m *Machine) Start() {
 	m.startOnce.Do(func() {
-		m.devWG.Add(2)
+		m.devWG.Add(3)
 		go func() {
 			defer m.devWG.Done()
 			m.srv.Serve()
@@ -187,6 +188,10 @@ func (m *Machine) Start() {
 		go func() {
 			defer m.devWG.Done()
 			m.timers()
+		}()
+		go func() {
+			defer m.devWG.Done()
+			m.watchdog()
 		}()
 		if m.wire != nil {
 			m.wireWG.Add(1)
@@ -235,6 +240,62 @@ func (m *Machine) timers() {
 		case <-t.C:
 			dev.Tick()
 		}
+	}
+}
+
+// AttachWatchdog is how long an attach request may wait for the channel
+// server before the machine logs every goroutine's stack: well under the
+// driver's own limit (devchan.DefaultTimeout), so that a machine that
+// stops answering (issue 5) says where it is stuck while the driver is
+// still waiting.
+const AttachWatchdog = 3 * time.Second
+
+// watchdog checks the channel server once a second until Close (see
+// watch).
+func (m *Machine) watchdog() {
+	var w watchState
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+			m.watch(&w, m.Now())
+		}
+	}
+}
+
+// watchState is what the watchdog remembers between two checks.
+type watchState struct {
+	nonce     uint32        // the pending attach request seen last
+	since     time.Duration // when it was first seen (machine clock)
+	dumped    bool          // its goroutine dump is logged
+	overslept uint64        // the server's Overslept count logged last
+}
+
+// watch is one check at now: an attach request pending for
+// AttachWatchdog gets one goroutine dump in the log, and wake-ups the
+// channel server found lost (devchan.ServerStats.Overslept) are logged.
+func (m *Machine) watch(w *watchState, now time.Duration) {
+	st := m.srv.Stats()
+	if st.Overslept != w.overslept {
+		m.log.Printf("watchdog: channel server found %d lost wake-up(s) so far (work waiting after a %v sleep)",
+			st.Overslept, devchan.MaxSleep)
+		w.overslept = st.Overslept
+	}
+	nonce, pending := m.srv.AttachPending()
+	switch {
+	case !pending:
+		w.nonce, w.dumped = 0, false
+	case nonce != w.nonce:
+		w.nonce, w.since, w.dumped = nonce, now, false
+	case !w.dumped && now-w.since >= AttachWatchdog:
+		w.dumped = true
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		m.log.Printf("watchdog: attach request %#x not answered for %v (generation %d, server %+v); goroutines:\n%s",
+			nonce, (now - w.since).Truncate(time.Millisecond), m.srv.Generation(), st, buf)
 	}
 }
 
