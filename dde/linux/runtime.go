@@ -55,6 +55,14 @@ type TxWaker interface {
 	TxReady()
 }
 
+// TxTimeouter is implemented by a NetHost that wants to hear of the
+// transmit watchdog (Linux's dev_watchdog): queue was stopped longer
+// than the driver's watchdog_timeo after its last transmit, and the
+// driver's ndo_tx_timeout (a reset, for most drivers) runs next.
+type TxTimeouter interface {
+	TxTimeout(queue int)
+}
+
 // Config configures a Runtime.
 type Config struct {
 	// Device is the PCI function. Required.
