@@ -28,6 +28,8 @@
 #include "dde.h"
 
 static struct net_device *host_dev;
+static struct net_device *priv_dev; /* the last device allocated, and its private area's size */
+static unsigned long priv_size;
 static int host_carrier = -1; /* carrier state the host was told last; -1: nothing yet */
 static int ifindex;
 static unsigned long tx_packets, tx_busy;
@@ -37,7 +39,8 @@ static void dev_watchdog(struct timer_list *t);
 
 void dde_net_init(void)
 {
-	host_dev = NULL;
+	host_dev = priv_dev = NULL;
+	priv_size = 0;
 	host_carrier = -1;
 	ifindex = 1; /* lo would be 1 */
 	tx_packets = tx_busy = dde_rx_packets = 0;
@@ -46,6 +49,14 @@ void dde_net_init(void)
 struct net_device *dde_net_device(void)
 {
 	return host_dev;
+}
+
+void *dde_net_priv(unsigned long *size)
+{
+	if (!host_dev || host_dev != priv_dev || !priv_size)
+		return NULL;
+	*size = priv_size;
+	return netdev_priv(host_dev);
 }
 
 void dde_net_stats(struct dde_stats *st)
@@ -163,6 +174,8 @@ struct net_device *alloc_etherdev_mqs(int sizeof_priv, unsigned int txqs, unsign
 	dev->gro_max_size = GRO_LEGACY_MAX_SIZE;
 	dev->reg_state = NETREG_UNINITIALIZED;
 	ether_setup_dev(dev);
+	priv_dev = dev;
+	priv_size = sizeof_priv;
 	return dev;
 }
 
@@ -179,6 +192,8 @@ void free_netdev(struct net_device *dev)
 	kfree(dev->dev_addr);
 	kfree(dev->_tx);
 	kfree((void __force *)dev->pcpu_refcnt);
+	if (dev == priv_dev)
+		priv_dev = NULL;
 	kfree((char *)dev - dev->padded);
 }
 
