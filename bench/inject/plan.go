@@ -29,7 +29,7 @@ type Planned struct {
 	Insn     string // the instruction it changes, disassembled
 }
 
-// ParseClasses parses a --types list: classes (code, api, hang, dma) or
+// ParseClasses parses a --types list: classes (code, api, hang, dma, data) or
 // code mutations and API sites given as class/name (code/flip,
 // api/alloc, dma/rx, data/pointer); "all" is every class.
 func ParseClasses(list string) ([]string, error) {
