@@ -178,9 +178,15 @@ func Run(boot Booter, o Options) (*Report, error) {
 		o.Name = fmt.Sprintf("inject-%d", o.Shard)
 	}
 	bin := filepath.Join(o.BinDir, "nic-"+o.Driver)
-	_, fns, err := fault.DonorFunctions(bin)
+	port, fns, err := fault.DonorFunctions(bin)
 	if err != nil {
 		return nil, err
+	}
+	var data []fault.Target
+	if len(o.Replay) == 0 && slices.ContainsFunc(o.Classes, func(c string) bool { return strings.HasPrefix(c, fault.ClassData) }) {
+		if data, err = fault.DataTargets(bin, port); err != nil {
+			return nil, err
+		}
 	}
 	sum, err := hashFile(bin)
 	if err != nil {
@@ -233,7 +239,7 @@ func Run(boot Booter, o Options) (*Report, error) {
 		return nil, fmt.Errorf("inject: the workload did not start: %v", err)
 	}
 	rep := &Report{Functions: len(fns)}
-	planner := &Planner{Seed: o.Seed, Classes: o.Classes}
+	planner := &Planner{Seed: o.Seed, Classes: o.Classes, Data: data}
 	if len(o.Replay) == 0 && needsProfile(o.Classes) {
 		if planner.Hot, err = c.profile(); err != nil {
 			return nil, fmt.Errorf("inject: profile: %w", err)

@@ -21,6 +21,22 @@ var hot = []fault.Function{
 	{Name: "drv_tiny", Source: "drivers/x/x.c", Addr: 0x402000, Code: must("c3 90")},
 }
 
+// Two structures for data faults: a private area with a pointer, a
+// counter and an array of flags, and a ring reached through its pointer.
+var via = uint32(8)
+var targets = []fault.Target{
+	{Struct: fault.StructPriv, Type: "drv_priv", Size: 64, Members: [][]fault.Word{
+		{{Name: "drv_priv.dev", Off: 0, Width: 8, Pointer: true}},
+		{{Name: "drv_priv.ring", Off: 8, Width: 8, Pointer: true}},
+		{{Name: "drv_priv.count", Off: 16, Width: 4}},
+		{{Name: "drv_priv.flags[0]", Off: 20, Width: 1}, {Name: "drv_priv.flags[1]", Off: 21, Width: 1}},
+	}},
+	{Struct: fault.StructPriv, Via: &via, Type: "drv_ring", Size: 24, Members: [][]fault.Word{
+		{{Name: "drv_priv.ring->desc", Off: 0, Width: 8, Pointer: true}},
+		{{Name: "drv_priv.ring->next", Off: 8, Width: 2}},
+	}},
+}
+
 func must(s string) []byte {
 	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
 	if err != nil {
@@ -32,7 +48,7 @@ func must(s string) []byte {
 // A fault depends only on the seed and its index: the same plan twice,
 // another seed another plan; classes cycle in the order given.
 func TestPlanDeterministic(t *testing.T) {
-	p := &Planner{Seed: 9, Classes: fault.Classes, Hot: hot}
+	p := &Planner{Seed: 9, Classes: fault.Classes, Hot: hot, Data: targets}
 	var a, b []Planned
 	for i := range 40 {
 		x, err := p.Plan(i)
@@ -54,7 +70,7 @@ func TestPlanDeterministic(t *testing.T) {
 	if !reflect.DeepEqual(a, b) {
 		t.Error("the plan depends on the order faults are planned in")
 	}
-	q := &Planner{Seed: 10, Classes: fault.Classes, Hot: hot}
+	q := &Planner{Seed: 10, Classes: fault.Classes, Hot: hot, Data: targets}
 	same := 0
 	for i := range 40 {
 		x, _ := q.Plan(i)
@@ -114,7 +130,57 @@ func TestPlanAPITriggers(t *testing.T) {
 	}
 }
 
+// Data faults: a word of the kind asked for, in a structure the planner
+// was given, changed as documented (pointer: bit flip, NULL, moved by
+// 1 to 32 words; field: bit flip, random, zero), at loop turn 1 to 16.
+func TestPlanData(t *testing.T) {
+	for _, kind := range fault.DataSites {
+		p := &Planner{Seed: 2, Classes: []string{"data/" + kind}, Data: targets}
+		ops := map[string]bool{}
+		for i := range 60 {
+			x, err := p.Plan(i)
+			if err != nil {
+				t.Fatalf("%s %d: %v", kind, i, err)
+			}
+			s, d := x.Spec, x.Spec.Data
+			var word *fault.Word
+			for _, tg := range targets {
+				for _, m := range tg.Members {
+					for j := range m {
+						if m[j].Name == d.Name && tg.Size == d.Size && tg.Via == d.Via {
+							word = &m[j]
+						}
+					}
+				}
+			}
+			switch {
+			case word == nil || word.Off != d.Off || word.Width != d.Width || word.Pointer != (kind == "pointer"):
+				t.Fatalf("%s %d: %+v is no %s word of the targets", kind, i, d, kind)
+			case s.Site != kind || s.Nth < 1 || s.Nth > 16 || x.Function != d.Name || Kind(s) != "data/"+kind:
+				t.Fatalf("%s %d: %+v", kind, i, s)
+			case d.Op == fault.OpXor && d.Val&(d.Val-1) != 0,
+				d.Op == fault.OpAdd && (kind != "pointer" || d.Val%8 != 0 || min(d.Val, -d.Val) > 256),
+				d.Op == fault.OpSet && kind == "pointer" && d.Val != 0:
+				t.Fatalf("%s %d: change %s %#x", kind, i, d.Op, d.Val)
+			}
+			ops[d.Op] = true
+		}
+		if want := map[string]int{"pointer": 3, "field": 2}[kind]; len(ops) != want { // field: set covers random and zero
+			t.Errorf("%s: changes %v", kind, ops)
+		}
+	}
+	if _, err := (&Planner{Seed: 1, Classes: []string{"data"}}).Plan(0); err == nil {
+		t.Error("a data fault without structures")
+	}
+}
+
 func TestParseClasses(t *testing.T) {
+	if got, err := ParseClasses("data,data/pointer,data/field"); err != nil || len(got) != 3 {
+		t.Errorf("data: %v %v", got, err)
+	}
+	if _, err := ParseClasses("data/heap"); err == nil {
+		t.Error("data/heap accepted")
+	}
 	got, err := ParseClasses("code/flip, api ,hang,dma/rx")
 	if err != nil || !reflect.DeepEqual(got, []string{"code/flip", "api", "hang", "dma/rx"}) {
 		t.Errorf("%v %v", got, err)

@@ -18,6 +18,7 @@ type Planner struct {
 	Seed    uint64
 	Classes []string         // taken in turn: fault i has class ClassOf(Classes, i)
 	Hot     []fault.Function // donor functions that ran under the workload (code and hang faults)
+	Data    []fault.Target   // structures data faults go in (fault.DataTargets)
 }
 
 // Planned is a fault and what a person needs to read it.
@@ -28,9 +29,9 @@ type Planned struct {
 	Insn     string // the instruction it changes, disassembled
 }
 
-// ParseClasses parses a --types list: classes (code, api, hang, dma) or
+// ParseClasses parses a --types list: classes (code, api, hang, dma, data) or
 // code mutations and API sites given as class/name (code/flip,
-// api/alloc, dma/rx); "all" is every class.
+// api/alloc, dma/rx, data/pointer); "all" is every class.
 func ParseClasses(list string) ([]string, error) {
 	if list == "" || list == "all" {
 		return slices.Clone(fault.Classes), nil
@@ -47,6 +48,8 @@ func ParseClasses(list string) ([]string, error) {
 			subs = fault.APISites
 		case fault.ClassDMA:
 			subs = fault.DMASites
+		case fault.ClassData:
+			subs = fault.DataSites
 		case fault.ClassHang:
 		default:
 			return nil, fmt.Errorf("unknown fault type %q (classes: %s)", t, strings.Join(fault.Classes, ", "))
@@ -89,6 +92,8 @@ func (p *Planner) Plan(i int) (Planned, error) {
 			sub = fault.DMASites[rng.IntN(len(fault.DMASites))]
 		}
 		return Planned{Spec: fault.Spec{ID: id, Class: fault.ClassDMA, Site: sub, Nth: 1 + rng.IntN(16)}}, nil
+	case fault.ClassData:
+		return p.data(id, sub, rng)
 	}
 	return Planned{}, fmt.Errorf("unknown fault class %q", class)
 }
@@ -161,6 +166,8 @@ func Describe(p Planned) string {
 		return "hang at " + p.Function
 	case fault.ClassDMA:
 		return fmt.Sprintf("wild DMA (%s) at map %d", s.Site, s.Nth)
+	case fault.ClassData:
+		return fmt.Sprintf("data/%s %s %#x at %s, loop turn %d", s.Site, s.Data.Op, s.Data.Val, s.Data.Where(), s.Nth)
 	}
 	t := ""
 	if s.Trigger != "" {
@@ -170,12 +177,12 @@ func Describe(p Planned) string {
 }
 
 // Kind is the class of a fault as the summary groups it: code/MUT,
-// api/SITE, hang, dma/DIR.
+// api/SITE, hang, dma/DIR, data/KIND.
 func Kind(s fault.Spec) string {
 	switch s.Class {
 	case fault.ClassCode:
 		return "code/" + s.Mut
-	case fault.ClassAPI, fault.ClassDMA:
+	case fault.ClassAPI, fault.ClassDMA, fault.ClassData:
 		return s.Class + "/" + s.Site
 	}
 	return s.Class

@@ -90,6 +90,13 @@ func ddeGoTxReady() {
 	}
 }
 
+//export ddeGoTxTimeout
+func ddeGoTxTimeout(queue C.int) {
+	if w, ok := rt().cfg.Net.(TxTimeouter); ok {
+		w.TxTimeout(int(queue))
+	}
+}
+
 //export ddeGoAbort
 func ddeGoAbort(why *C.char) {
 	// A hard stop of the server: the supervisor restarts it. Unwinding

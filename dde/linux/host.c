@@ -72,6 +72,11 @@ ENTRY void dde_host_tx_ready(void)
 	ddeGoTxReady();
 }
 
+ENTRY void dde_host_tx_timeout(int queue)
+{
+	ddeGoTxTimeout(queue);
+}
+
 /* Real time, on CLOCK_MONOTONIC from dde_host_clock_reset (Runtime New);
  * Runtime.Elapsed reads the same clock. No call into Go: a driver that
  * udelays thousands of times would otherwise pay a callback each time. */

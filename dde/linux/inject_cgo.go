@@ -149,8 +149,53 @@ func (r *Runtime) cInject(s fault.Spec) error {
 			}
 		}
 		return nil
+	case fault.ClassData:
+		return cInjectData(s)
 	}
 	return fmt.Errorf("dde: unknown fault class %q", s.Class)
+}
+
+var dataOps = map[string]C.int{fault.OpXor: C.DDE_DATA_XOR, fault.OpSet: C.DDE_DATA_SET, fault.OpAdd: C.DDE_DATA_ADD}
+
+// cInjectData arms a data fault (s is valid): it fires at the start of
+// loop turn s.Nth from now.
+func cInjectData(s fault.Spec) error {
+	d := s.Data
+	f := C.struct_dde_data_fault{structure: C.DDE_DATA_NETDEV, via: -1, size: C.ulong(d.Size), off: C.ulong(d.Off),
+		width: C.int(d.Width), op: dataOps[d.Op], val: C.ulonglong(d.Val), nth: C.ulong(s.Nth)}
+	if d.Struct == fault.StructPriv {
+		f.structure = C.DDE_DATA_PRIV
+	}
+	if d.Via != nil {
+		f.via = C.long(*d.Via)
+	}
+	if s.Site == "pointer" {
+		f.pointer = 1
+	}
+	if d.Old != nil {
+		f.check_old, f.old = 1, C.ulonglong(*d.Old)
+	}
+	id, name := C.CString(s.ID), C.CString(d.Name)
+	defer C.free(unsafe.Pointer(id))
+	defer C.free(unsafe.Pointer(name))
+	switch rc := C.dde_fault_data_arm(&f, id, name); rc {
+	case 0:
+		return nil
+	case -C.int(syscall.ENODEV):
+		return errors.New("dde: no interface (or no private area) to corrupt")
+	case -C.int(syscall.EMSGSIZE):
+		return fmt.Errorf("dde: %s is not %d bytes here: another binary?", d.Struct, d.Size)
+	case -C.int(syscall.ERANGE):
+		return fmt.Errorf("dde: %s is outside the structure", d.Where())
+	case -C.int(syscall.EFAULT):
+		return fmt.Errorf("dde: the pointer at %s+%#x does not lead into a live allocation of %d bytes", d.Struct, *d.Via, d.Size)
+	case -C.int(syscall.EILSEQ):
+		return fmt.Errorf("dde: %s does not hold what the fault expects (a pointer, or its old value)", d.Where())
+	case -C.int(syscall.EEXIST):
+		return errors.New("dde: a data fault is already armed")
+	default:
+		return fmt.Errorf("dde: data fault: %w", syscall.Errno(-rc))
+	}
 }
 
 func (r *Runtime) cWatch(addrs []uint64) (int, error) {

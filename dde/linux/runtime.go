@@ -55,6 +55,14 @@ type TxWaker interface {
 	TxReady()
 }
 
+// TxTimeouter is implemented by a NetHost that wants to hear of the
+// transmit watchdog (Linux's dev_watchdog): queue was stopped longer
+// than the driver's watchdog_timeo after its last transmit, and the
+// driver's ndo_tx_timeout (a reset, for most drivers) runs next.
+type TxTimeouter interface {
+	TxTimeout(queue int)
+}
+
 // Config configures a Runtime.
 type Config struct {
 	// Device is the PCI function. Required.
@@ -353,8 +361,10 @@ func (r *Runtime) InjectFault(kind Fault) error {
 // hang fault waits, as a breakpoint, for the driver to reach its address;
 // a kernel-API or wild-DMA fault is armed in the runtime's fault points
 // and its trigger, if any, run (an ErrTrigger error then means the
-// interface is down or the driver off the device). Config.Fired hears
-// when it fires. For fault-injection campaigns only; nothing undoes a
+// interface is down or the driver off the device); a data fault is
+// checked against the structure it names and changes its word at the
+// start of the s.Nth turn of the loop from now (any entry point that
+// runs the loop: RunPending, Xmit...). Config.Fired hears when it fires. For fault-injection campaigns only; nothing undoes a
 // fault but a restart of the process.
 func (r *Runtime) Inject(s fault.Spec) error {
 	if err := s.Validate(); err != nil {

@@ -266,3 +266,55 @@ func FuzzParseNote(f *testing.F) {
 		}
 	})
 }
+
+// Data faults travel whole and are checked: inside the structure,
+// aligned, values within the word, a change that changes something.
+func TestDataSpec(t *testing.T) {
+	via, old := uint32(576), uint64(7)
+	good := []Spec{
+		{ID: "d1", Class: ClassData, Site: "pointer", Nth: 3, Data: &Data{Struct: StructPriv, Size: 2480, Off: 576, Width: 8,
+			Op: OpXor, Val: 1 << 63, Name: "e1000_adapter.tx_ring"}},
+		{ID: "d2", Class: ClassData, Site: "field", Nth: 16, Data: &Data{Struct: StructPriv, Via: &via, Size: 48, Off: 36, Width: 2,
+			Op: OpSet, Val: 0xffff, Old: &old, Name: "e1000_adapter.tx_ring->next_to_use"}},
+		{ID: "d3", Class: ClassData, Site: "pointer", Nth: 1, Data: &Data{Struct: StructNetdev, Size: 2432, Off: 2424, Width: 8,
+			Op: OpAdd, Val: 1<<64 - 256, Name: strings.Repeat("n", 64)}},
+	}
+	for _, s := range good {
+		n, err := s.Note()
+		if err != nil {
+			t.Fatalf("%s: %v", s.ID, err)
+		}
+		p, err := ParseNote(n)
+		if err != nil || !reflect.DeepEqual(p.Spec, s) {
+			t.Errorf("%s: parsed %+v, %v", n, p.Spec, err)
+		}
+	}
+	for _, tc := range []struct {
+		change func(s *Spec)
+		want   string
+	}{
+		{func(s *Spec) { s.Site = "heap" }, "unknown data site"},
+		{func(s *Spec) { s.Nth = 0 }, "loop turn"},
+		{func(s *Spec) { s.Trigger = "reopen" }, "without trigger"},
+		{func(s *Spec) { s.Data = nil }, "without its word"},
+		{func(s *Spec) { s.Data.Struct = "skb" }, "unknown structure"},
+		{func(s *Spec) { v := uint32(4); s.Data.Via = &v }, "not aligned"},
+		{func(s *Spec) { s.Data.Width = 4 }, "pointers 8"},
+		{func(s *Spec) { s.Data.Off = 2480 }, "inside, aligned"},
+		{func(s *Spec) { s.Data.Off = 580 }, "inside, aligned"},
+		{func(s *Spec) { s.Data.Size = 0 }, "inside, aligned"},
+		{func(s *Spec) { s.Data.Op = "rol" }, "unknown change"},
+		{func(s *Spec) { s.Data.Val = 0 }, "changes nothing"},
+		{func(s *Spec) { s.Data.Name = "a b" }, "member name"},
+		{func(s *Spec) { s.Site, s.Data.Width, s.Data.Off, s.Data.Val = "field", 1, 577, 0x100 }, "wider than"},
+		{func(s *Spec) { z := uint64(0); s.Data.Op, s.Data.Val, s.Data.Old = OpSet, 0, &z }, "already holds"},
+	} {
+		s := good[0]
+		d := *s.Data
+		s.Data = &d
+		tc.change(&s)
+		if err := s.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want an error about %q", s.Data, err, tc.want)
+		}
+	}
+}

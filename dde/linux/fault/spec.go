@@ -20,10 +20,11 @@ const (
 	ClassHang = "hang" // an endless loop at a donor function's entry
 	ClassAPI  = "api"  // a kernel-API call the donor makes fails (Site says which)
 	ClassDMA  = "dma"  // wild DMA: the device is given a bus address outside the pool (Site tx or rx)
+	// ClassData (data.go): a word of a driver structure changes.
 )
 
 // Classes lists every class, in the order campaigns cycle through them.
-var Classes = []string{ClassCode, ClassAPI, ClassHang, ClassDMA}
+var Classes = []string{ClassCode, ClassAPI, ClassHang, ClassDMA, ClassData}
 
 // Mutations of ClassCode, in the style of the SWIFI tools of Nooks and
 // MINIX 3.
@@ -71,6 +72,8 @@ type Spec struct {
 	Nth     int    `json:"k,omitempty"` // the first call that fails, counted from arming (1: the next)
 	Count   int    `json:"x,omitempty"` // how many calls fail (0 means 1)
 	Trigger string `json:"t,omitempty"` // Triggers
+	// ClassData (Site: DataSites; Nth: the loop turn): the word.
+	Data *Data `json:"d,omitempty"`
 }
 
 // Validate checks s.
@@ -109,6 +112,8 @@ func (s *Spec) Validate() error {
 			return fmt.Errorf("fault %s: unknown trigger %q (reopen, reprobe)", s.ID, s.Trigger)
 		}
 		return nil
+	case ClassData:
+		return s.validateData()
 	}
 	return fmt.Errorf("fault %s: unknown class %q (%s)", s.ID, s.Class, strings.Join(Classes, ", "))
 }

@@ -20,6 +20,7 @@ int dde_init(const struct dde_config *cfg)
 
 	if (in_loop)
 		dde_panic("dde: dde_init inside the loop");
+	dde_fault_disarm(); /* nothing armed for an earlier runtime of the process fires */
 	dde_sched_init(cfg->virtual_time);
 	dde_irq_reset();
 	dde_io_init();
@@ -43,6 +44,7 @@ void dde_run(unsigned long long now_ns)
 		dde_panic("dde: the loop was re-entered");
 	in_loop = true;
 	dde_clock_set(now_ns);
+	dde_fault_data_turn();
 	for (rounds = 0; rounds < 100000; rounds++) {
 		bool progress = dde_irq_run();
 

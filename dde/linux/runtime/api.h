@@ -78,6 +78,40 @@ void dde_fault_disarm(void);
 /* Calls seen since arming and how many failed; returns whether still armed. */
 int dde_fault_state(int site, unsigned long *calls, unsigned long *fired);
 
+/* Data faults (fault.c): at the nth turn of the loop (dde_run) from
+ * arming, one word of a structure of the driver changes: in the host's
+ * net_device or its private area (netdev_priv), or, with via >= 0, in
+ * the allocation a pointer at offset via of that structure points to.
+ * The width-byte word at off (aligned) becomes old ^ val, val, or
+ * old + val. Arming checks everything and firing again (the structure
+ * may have moved meanwhile: then the fault is dropped, logged):
+ *   -ENODEV  no registered interface, or no private area;
+ *   -EMSGSIZE the structure is not size bytes (another binary?);
+ *   -ERANGE  via or off outside the structure, or not aligned;
+ *   -EFAULT  the pointer at via does not point into a live allocation
+ *            of at least size bytes;
+ *   -EILSEQ  a pointer fault's word holds no pointer (not NULL, not in
+ *            the pool or the program's image), or check_old is set and
+ *            the word is not old;
+ *   -EEXIST  a data fault is already armed. */
+#define DDE_DATA_NETDEV 0
+#define DDE_DATA_PRIV 1
+#define DDE_DATA_XOR 0
+#define DDE_DATA_SET 1
+#define DDE_DATA_ADD 2
+struct dde_data_fault {
+	int structure; /* DDE_DATA_NETDEV, DDE_DATA_PRIV */
+	long via;      /* -1: the structure itself */
+	unsigned long size, off;
+	int width;     /* 1, 2, 4 or 8 */
+	int op;        /* DDE_DATA_XOR, SET, ADD */
+	int pointer;   /* the word holds a pointer */
+	int check_old;
+	unsigned long long val, old;
+	unsigned long nth;
+};
+int dde_fault_data_arm(const struct dde_data_fault *f, const char *id, const char *name);
+
 /* For the runtime's own tests: map len bytes at p for the device as the
  * DMA API does (dma_map_single), 0 and *bus set on success, or unmap. */
 int dde_test_dma_map(void *p, unsigned long len, unsigned long long *bus);

@@ -58,6 +58,7 @@ u64 dde_pool_bus_end(void);          /* last bus address of the pool */
 void *dde_block_alloc(size_t size, enum dde_mem_kind kind, bool compound);
 void dde_block_free(void *p, enum dde_mem_kind kind);
 void dde_mem_stats(struct dde_stats *st);
+bool dde_mem_live(const void *p, size_t len);
 
 /* dma.c */
 void dde_dma_init(void);
@@ -95,6 +96,7 @@ int dde_netdev_open(void);
 int dde_netdev_close(void);
 int dde_netdev_xmit(const void *frame, int len, bool more);
 struct net_device *dde_net_device(void);
+void *dde_net_priv(unsigned long *size); /* the host's device's private area and its size */
 bool dde_napi_run(void);
 void dde_napi_forget(struct napi_struct *n);
 void dde_net_deliver(struct sk_buff *skb);
@@ -104,6 +106,8 @@ extern unsigned long dde_rx_packets, dde_napi_polls;
 /* fault.c: true if this call of site must fail (what names the call,
  * caller is the return address into the code that made it). */
 bool dde_fault(int site, const char *what, unsigned long caller);
+/* A loop turn begins: an armed data fault may fire (dde_run). */
+void dde_fault_data_turn(void);
 /* While non-zero, no call counts: the runtime's own use of an API. */
 extern int dde_fault_quiet;
 #define DDE_QUIET(expr) ({				\

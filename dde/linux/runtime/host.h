@@ -30,6 +30,9 @@ void dde_host_net_receive(const void *frame, int len);
 void dde_host_carrier(int up);
 /* The transmit queue may take frames again. */
 void dde_host_tx_ready(void);
+/* The transmit watchdog found queue stopped too long: the driver's
+ * ndo_tx_timeout runs next. */
+void dde_host_tx_timeout(int queue);
 
 /* Real time: nanoseconds since the runtime started; sleeping. */
 unsigned long long dde_host_now(void);

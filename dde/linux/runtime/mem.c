@@ -200,6 +200,36 @@ void dde_block_free(void *p, enum dde_mem_kind kind)
 	pool.live[kind]--;
 }
 
+/* dde_mem_live says whether [p, p+len) lies inside one live allocation:
+ * a kmalloc object, or a block of the page allocator (kmalloc, vmalloc,
+ * pages, page frags, coherent DMA). For the injector, which follows a
+ * pointer it is told to follow only into memory the driver holds. */
+bool dde_mem_live(const void *p, size_t len)
+{
+	const u8 *b = p, *start;
+	struct pageinfo *pi;
+	size_t size;
+
+	if (!len || !dde_in_pool(p, len))
+		return false;
+	pi = &pool.info[index_of(p)];
+	if (pi->kind == DDE_MEM_SLAB) {
+		size = 1UL << (pi->slab + SLAB_MIN_SHIFT);
+		start = (const u8 *)((unsigned long)b & ~(size - 1));
+		if (((const u64 *)start)[1] == FREE_MAGIC)
+			return false;
+	} else {
+		unsigned long head = pi->kind == DDE_MEM_TAIL ? pi->head : index_of(p);
+
+		if (pool.info[head].kind == DDE_MEM_FREE || pool.info[head].kind == DDE_MEM_SLAB ||
+		    pool.info[head].kind == DDE_MEM_TAIL)
+			return false;
+		start = pool.base + (head << PAGE_SHIFT);
+		size = PAGE_SIZE << pool.info[head].order;
+	}
+	return b + len <= start + size;
+}
+
 void dde_mem_stats(struct dde_stats *st)
 {
 	st->pool_pages = pool.npages;

@@ -8,6 +8,13 @@
  *
  * One registered net_device at a time is the host's; carrier changes and
  * "queue may run again" of that device are reported to the host.
+ *
+ * The transmit watchdog is Linux's dev_watchdog (net/sched/sch_generic.c):
+ * while the device is up with its carrier on, a timer every
+ * watchdog_timeo looks for a transmit queue stopped since longer than
+ * that after its last transmit (trans_start), and calls the driver's
+ * ndo_tx_timeout, which resets the device (e1000: reset_task). The host
+ * hears of it (dde_host_tx_timeout) before the driver does.
  */
 #include <linux/netdevice.h>
 #include <linux/etherdevice.h>
@@ -21,14 +28,19 @@
 #include "dde.h"
 
 static struct net_device *host_dev;
+static struct net_device *priv_dev; /* the last device allocated, and its private area's size */
+static unsigned long priv_size;
 static int host_carrier = -1; /* carrier state the host was told last; -1: nothing yet */
 static int ifindex;
 static unsigned long tx_packets, tx_busy;
 unsigned long dde_rx_packets;
 
+static void dev_watchdog(struct timer_list *t);
+
 void dde_net_init(void)
 {
-	host_dev = NULL;
+	host_dev = priv_dev = NULL;
+	priv_size = 0;
 	host_carrier = -1;
 	ifindex = 1; /* lo would be 1 */
 	tx_packets = tx_busy = dde_rx_packets = 0;
@@ -37,6 +49,14 @@ void dde_net_init(void)
 struct net_device *dde_net_device(void)
 {
 	return host_dev;
+}
+
+void *dde_net_priv(unsigned long *size)
+{
+	if (!host_dev || host_dev != priv_dev || !priv_size)
+		return NULL;
+	*size = priv_size;
+	return netdev_priv(host_dev);
 }
 
 void dde_net_stats(struct dde_stats *st)
@@ -154,6 +174,8 @@ struct net_device *alloc_etherdev_mqs(int sizeof_priv, unsigned int txqs, unsign
 	dev->gro_max_size = GRO_LEGACY_MAX_SIZE;
 	dev->reg_state = NETREG_UNINITIALIZED;
 	ether_setup_dev(dev);
+	priv_dev = dev;
+	priv_size = sizeof_priv;
 	return dev;
 }
 
@@ -170,6 +192,8 @@ void free_netdev(struct net_device *dev)
 	kfree(dev->dev_addr);
 	kfree(dev->_tx);
 	kfree((void __force *)dev->pcpu_refcnt);
+	if (dev == priv_dev)
+		priv_dev = NULL;
 	kfree((char *)dev - dev->padded);
 }
 
@@ -197,6 +221,7 @@ int register_netdev(struct net_device *dev)
 	dev->features |= NETIF_F_SOFT_FEATURES;
 	dev->wanted_features = dev->features & dev->hw_features;
 	set_bit(__LINK_STATE_PRESENT, &dev->state);
+	timer_setup(&dev->watchdog_timer, dev_watchdog, 0); /* dev_init_scheduler */
 	dev->reg_state = NETREG_REGISTERED;
 	host_dev = dev;
 	host_carrier = -1;
@@ -209,6 +234,7 @@ void unregister_netdev(struct net_device *dev)
 		dde_panic("dde: unregister_netdev of %s, which is not registered", dev->name);
 	if (dev->flags & IFF_UP)
 		dde_netdev_close();
+	timer_delete(&dev->watchdog_timer);
 	if (dev->netdev_ops && dev->netdev_ops->ndo_uninit)
 		dev->netdev_ops->ndo_uninit(dev);
 	clear_bit(__LINK_STATE_PRESENT, &dev->state);
@@ -238,12 +264,88 @@ static void tell_carrier(struct net_device *dev)
 	}
 }
 
+/* The transmit watchdog, as net/sched/sch_generic.c of the donor's
+ * kernel (6.1) has it. */
+
+static void dev_watchdog(struct timer_list *t)
+{
+	struct net_device *dev = from_timer(dev, t, watchdog_timer);
+	unsigned long oldest_start = jiffies, trans_start, expires;
+	unsigned int i, j, timedout_ms = 0;
+
+	/* Not re-armed while the device is absent, down or without carrier:
+	 * carrier on (or the next open) arms it again. */
+	if (!netif_device_present(dev) || !netif_running(dev) || !netif_carrier_ok(dev))
+		return;
+	for (i = 0; i < dev->num_tx_queues; i++) {
+		struct netdev_queue *txq = netdev_get_tx_queue(dev, i);
+
+		if (!netif_xmit_stopped(txq))
+			continue;
+		trans_start = READ_ONCE(txq->trans_start);
+		if (time_after(jiffies, trans_start + dev->watchdog_timeo)) {
+			timedout_ms = jiffies_to_msecs(jiffies - trans_start);
+			atomic_long_inc(&txq->trans_timeout);
+			break;
+		}
+		if (time_after(oldest_start, trans_start))
+			oldest_start = trans_start;
+	}
+	if (unlikely(timedout_ms)) {
+		netdev_crit(dev, "NETDEV WATCHDOG: CPU: %d: transmit queue %u timed out %u ms\n",
+			    raw_smp_processor_id(), i, timedout_ms);
+		if (dev == host_dev)
+			dde_host_tx_timeout(i);
+		for (j = 0; j < dev->num_tx_queues; j++) /* netif_freeze_queues */
+			set_bit(__QUEUE_STATE_FROZEN, &netdev_get_tx_queue(dev, j)->state);
+		dev->netdev_ops->ndo_tx_timeout(dev, i);
+		for (j = 0; j < dev->num_tx_queues; j++) { /* netif_unfreeze_queues */
+			struct netdev_queue *q = netdev_get_tx_queue(dev, j);
+
+			clear_bit(__QUEUE_STATE_FROZEN, &q->state);
+			netif_schedule_queue(q);
+		}
+	}
+	/* Linux rounds the expiry to a whole second (round_jiffies); here
+	 * it is exact. An expiry not after now waits for the next tick, as
+	 * in Linux (the loop would run it again at once). */
+	expires = oldest_start + dev->watchdog_timeo;
+	if (!time_after(expires, jiffies))
+		expires = jiffies + 1;
+	DDE_QUIET(mod_timer(&dev->watchdog_timer, expires));
+}
+
+/* watchdog_up is what dev_activate does for the watchdog once the device
+ * is up with its carrier on: every queue's clock starts now
+ * (transition_one_qdisc), and the timer is armed watchdog_timeo ahead
+ * (__netdev_watchdog_up). */
+static void watchdog_up(struct net_device *dev)
+{
+	unsigned int i;
+
+	if (!dev->netdev_ops || !dev->netdev_ops->ndo_tx_timeout || dev->reg_state != NETREG_REGISTERED)
+		return;
+	for (i = 0; i < dev->num_tx_queues; i++)
+		WRITE_ONCE(netdev_get_tx_queue(dev, i)->trans_start, jiffies);
+	if (dev->watchdog_timeo <= 0)
+		dev->watchdog_timeo = 5 * HZ;
+	DDE_QUIET(mod_timer(&dev->watchdog_timer, jiffies + dev->watchdog_timeo));
+}
+
+static void watchdog_down(struct net_device *dev)
+{
+	if (dev->reg_state == NETREG_REGISTERED)
+		timer_delete(&dev->watchdog_timer);
+}
+
 void netif_carrier_on(struct net_device *dev)
 {
 	if (!test_and_clear_bit(__LINK_STATE_NOCARRIER, &dev->state))
 		return;
 	atomic_inc(&dev->carrier_up_count);
 	tell_carrier(dev);
+	if (netif_running(dev))
+		watchdog_up(dev); /* Linux: linkwatch's dev_activate */
 }
 
 void netif_carrier_off(struct net_device *dev)
@@ -252,6 +354,8 @@ void netif_carrier_off(struct net_device *dev)
 		return;
 	atomic_inc(&dev->carrier_down_count);
 	tell_carrier(dev);
+	if (netif_running(dev))
+		watchdog_down(dev); /* Linux: linkwatch's dev_deactivate */
 }
 
 void netif_schedule_queue(struct netdev_queue *txq)
@@ -315,6 +419,8 @@ int dde_netdev_open(void)
 	if (dev->netdev_ops->ndo_set_rx_mode)
 		dev->netdev_ops->ndo_set_rx_mode(dev);
 	tell_carrier(dev);
+	if (netif_carrier_ok(dev))
+		watchdog_up(dev); /* dev_activate */
 	return 0;
 }
 
@@ -327,6 +433,7 @@ int dde_netdev_close(void)
 	if (!(dev->flags & IFF_UP))
 		return 0;
 	clear_bit(__LINK_STATE_START, &dev->state);
+	watchdog_down(dev); /* dev_deactivate, before ndo_stop */
 	if (dev->netdev_ops->ndo_stop)
 		dev->netdev_ops->ndo_stop(dev);
 	dev->flags &= ~IFF_UP;
@@ -370,6 +477,8 @@ int dde_netdev_xmit(const void *frame, int len, bool more)
 		__this_cpu_write(softnet_data.xmit.more, more);
 		rc = dev->netdev_ops->ndo_start_xmit(skb, dev);
 		__this_cpu_write(softnet_data.xmit.more, 0);
+		if (rc == NETDEV_TX_OK)
+			txq_trans_update(txq); /* the watchdog's clock */
 	}
 	__netif_tx_unlock(txq);
 	local_bh_enable();

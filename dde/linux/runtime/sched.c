@@ -55,6 +55,11 @@ void dde_delay_ns(u64 ns)
 	dde_clock_set(dde_host_now());
 }
 
+unsigned int jiffies_to_msecs(const unsigned long j)
+{
+	return (u64)j * MSEC_PER_SEC / HZ;
+}
+
 void msleep(unsigned int msecs)
 {
 	dde_delay_ns((u64)msecs * NSEC_PER_MSEC);

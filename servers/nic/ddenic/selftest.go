@@ -17,7 +17,9 @@ type Recorder struct {
 	Up      [][]byte // frames the driver handed up
 	Carrier []bool   // carrier changes, in order
 	TxReady int      // transmit queue wake-ups
-	Wire    [][]byte // frames the device transmitted
+	// TxTimeouts are the queues the transmit watchdog found stalled.
+	TxTimeouts []int
+	Wire       [][]byte // frames the device transmitted
 }
 
 // Receive records a frame handed up (dde.NetHost.Receive).
@@ -32,7 +34,7 @@ func (r *Recorder) Send(f []byte) error { r.Wire = append(r.Wire, bytes.Clone(f)
 // CarrierUp reports whether the last carrier change was up.
 func (r *Recorder) CarrierUp() bool { return len(r.Carrier) > 0 && r.Carrier[len(r.Carrier)-1] }
 
-// Host returns r as a dde.NetHost (with TxWaker).
+// Host returns r as a dde.NetHost (with TxWaker and TxTimeouter).
 func (r *Recorder) Host() dde.NetHost { return recorderHost{r} }
 
 type recorderHost struct{ r *Recorder }
@@ -40,6 +42,7 @@ type recorderHost struct{ r *Recorder }
 func (h recorderHost) Receive(f []byte) { h.r.Receive(f) }
 func (h recorderHost) Carrier(up bool)  { h.r.carrier(up) }
 func (h recorderHost) TxReady()         { h.r.TxReady++ }
+func (h recorderHost) TxTimeout(q int)  { h.r.TxTimeouts = append(h.r.TxTimeouts, q) }
 
 // Selftest runs the driver against the in-process model: probe, open,
 // the clock moved until the link is up, one ARP request out and its

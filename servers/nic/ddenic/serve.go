@@ -50,6 +50,9 @@ type netHost struct{ s **nicserver.Server }
 func (n netHost) Receive(f []byte) { (*n.s).Receive(f) }
 func (n netHost) Carrier(up bool)  { (*n.s).Carrier(up) }
 
+// TxTimeout implements dde.TxTimeouter.
+func (n netHost) TxTimeout(queue int) { (*n.s).TxTimeout(queue) }
+
 // hardware is the machine device as the runtime sees it: nicserver's
 // Hardware, and the line's level for the runtime's level-triggered
 // redelivery (dde.LevelIRQ).

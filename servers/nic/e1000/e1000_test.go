@@ -507,6 +507,57 @@ func TestQueueStopsAndWakes(t *testing.T) {
 	r.stop()
 }
 
+// advance moves the DDE clock to until, from timer deadline to timer
+// deadline, as the NIC server's loop does under virtual time.
+func (r *rig) advance(until time.Duration) {
+	r.t.Helper()
+	for range 1000 {
+		at, ok := r.rt.NextDeadline()
+		if !ok || at > until {
+			r.rt.RunPending(until)
+			return
+		}
+		r.rt.RunPending(at)
+	}
+	r.t.Fatal("the clock did not reach", until)
+}
+
+// Linux's transmit watchdog meets e1000's own hang detection: with the
+// transmitter stalled behind the driver's back, e1000 notices by itself
+// (its watchdog task, every 2 s, finds the oldest frame unsent for more
+// than a second: "Detected Tx Unit Hang") and stops its queue again —
+// and netif_tx_stop_queue stamps the queue's trans_start (as in the
+// donor's kernel, 6.1.192), so the queue is never stopped 5 s "since the
+// last transmit": the DDE's watchdog, like Linux's, never calls
+// e1000_tx_timeout, and the driver stays stalled. (The 8139too test
+// shows the watchdog's reset.)
+func TestTxWatchdogAndE1000HangDetection(t *testing.T) {
+	r := newRig(t)
+	r.up()
+	const regTCTL, tctlEN = 0x400, 1 << 1
+	tctl := r.m.nic.ReadMMIO(regTCTL, 4)
+	r.m.nic.WriteMMIO(regTCTL, 4, tctl&^tctlEN)
+	if err := r.rt.Xmit(udpLike(ourMAC, peerMAC, 200, 1)); err != nil {
+		t.Fatalf("first Xmit: %v", err)
+	}
+	if err := r.rt.Xmit(udpLike(ourMAC, peerMAC, 200, 2)); !errors.Is(err, dde.ErrQueueFull) {
+		t.Fatalf("second Xmit: %v, want ErrQueueFull", err)
+	}
+	r.advance(r.rt.Now() + 30*time.Second)
+	hangs := 0
+	for _, l := range r.log {
+		if strings.HasSuffix(l, "eth0: Detected Tx Unit Hang") {
+			hangs++
+		}
+		if strings.Contains(l, "NETDEV WATCHDOG") {
+			t.Errorf("watchdog: %q", l)
+		}
+	}
+	if len(r.host.txTimeouts) != 0 || hangs != 15 {
+		t.Errorf("transmit timeouts %v, %d hangs detected by e1000 in 30 s; want none and 15 (every 2 s)", r.host.txTimeouts, hangs)
+	}
+}
+
 // benchRig is newRig for benchmarks: no per-line test logging.
 func benchRig(b *testing.B) *rig {
 	pool, err := dde.NewPool(16 << 20)

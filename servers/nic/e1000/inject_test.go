@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -224,4 +225,107 @@ func TestInjectWatch(t *testing.T) {
 	if len(r.wire.frames) != 1 {
 		t.Errorf("%d frames on the wire, want 1", len(r.wire.frames))
 	}
+}
+
+// dataWord finds a word of a data-fault target by its member name.
+func dataWord(t *testing.T, targets []fault.Target, name string) (fault.Target, fault.Word) {
+	t.Helper()
+	for _, tg := range targets {
+		for _, m := range tg.Members {
+			for _, w := range m {
+				if w.Name == name {
+					return tg, w
+				}
+			}
+		}
+	}
+	t.Fatalf("no word %s in the debug info", name)
+	return fault.Target{}, fault.Word{}
+}
+
+// A data fault changes its word at the start of the Nth loop turn after
+// arming, reports structure, offset, old and new value first, and is
+// checked against the structure when armed: another size, a pointer
+// that does not lead into live memory, or an old value that is not there
+// are refused. The structures come from the test binary's debug info.
+func TestInjectData(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets, err := fault.DataTargets(exe, "e1000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, tg := range targets {
+		types = append(types, tg.Type)
+	}
+	if want := []string{"net_device", "e1000_adapter", "e1000_tx_ring", "e1000_rx_ring"}; !slices.Equal(types, want) {
+		t.Errorf("data targets %v, want %v", types, want)
+	}
+	r := newRig(t)
+	r.up()
+	priv, w := dataWord(t, targets, "e1000_adapter.tx_timeout_count")
+	zero, v, other := uint64(0), uint64(0x1234), uint64(0x99)
+	spec := fault.Spec{ID: "t6", Class: fault.ClassData, Site: "field", Nth: 2, Data: &fault.Data{Struct: fault.StructPriv,
+		Size: priv.Size, Off: w.Off, Width: w.Width, Op: fault.OpSet, Val: v, Old: &zero, Name: w.Name}}
+	for _, bad := range []struct {
+		change func(d *fault.Data)
+		want   string
+	}{
+		{func(d *fault.Data) { d.Size += 8 }, "another binary"},
+		{func(d *fault.Data) { d.Old = &other }, "does not hold"},
+		{func(d *fault.Data) { d.Struct = fault.StructNetdev }, "another binary"},
+	} {
+		s := spec
+		d := *spec.Data
+		bad.change(&d)
+		s.Data = &d
+		if err := r.rt.Inject(s); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%+v: %v, want an error about %q", d, err, bad.want)
+		}
+	}
+	if err := r.rt.Inject(spec); err != nil {
+		t.Fatal(err)
+	}
+	r.rt.RunPending(r.rt.Now()) // turn 1
+	noneFired(t, r)
+	r.rt.RunPending(r.rt.Now()) // turn 2
+	want := fmt.Sprintf("id=t6 class=data site=field struct=priv off=%#x width=4 set=0x1234 old=0x0 new=0x1234 field=e1000_adapter.tx_timeout_count", w.Off)
+	if d := waitFired(t, r); d != want {
+		t.Errorf("fired %q, want %q", d, want)
+	}
+	// The word holds the new value now: a fault expecting it arms, and
+	// fires at the next turn.
+	again := spec
+	again.ID, again.Nth, again.Data = "t7", 1, &fault.Data{Struct: fault.StructPriv, Size: priv.Size, Off: w.Off,
+		Width: w.Width, Op: fault.OpXor, Val: 0x1000, Old: &v}
+	if err := r.rt.Inject(again); err != nil {
+		t.Fatal(err)
+	}
+	r.rt.RunPending(r.rt.Now())
+	if d := waitFired(t, r); !strings.HasSuffix(d, fmt.Sprintf("off=%#x width=4 xor=0x1000 old=0x1234 new=0x234", w.Off)) {
+		t.Errorf("fired %q", d)
+	}
+	// Through a pointer: the transmit ring's bookkeeping (kcalloc'd),
+	// a pointer word in it; armed far ahead, it stays armed.
+	ring, desc := dataWord(t, targets, "e1000_adapter.tx_ring->desc")
+	ptr := fault.Spec{ID: "t8", Class: fault.ClassData, Site: "pointer", Nth: 1 << 20, Data: &fault.Data{Struct: fault.StructPriv,
+		Via: ring.Via, Size: ring.Size, Off: desc.Off, Width: 8, Op: fault.OpSet, Val: 0}}
+	bigger := ptr
+	bigger.Data = &fault.Data{Struct: fault.StructPriv, Via: ring.Via, Size: 4096, Off: desc.Off, Width: 8, Op: fault.OpSet}
+	if err := r.rt.Inject(bigger); err == nil || !strings.Contains(err.Error(), "live allocation") {
+		t.Errorf("a 4096-byte structure behind tx_ring: %v", err)
+	}
+	if err := r.rt.Inject(ptr); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.rt.Inject(ptr); err == nil || !strings.Contains(err.Error(), "already armed") {
+		t.Errorf("a second data fault: %v", err)
+	}
+	if err := r.rt.Xmit(udpLike(ourMAC, peerMAC, 100, 1)); err != nil || len(r.wire.frames) != 1 {
+		t.Errorf("transmit with a data fault armed far ahead: %v, %d frames", err, len(r.wire.frames))
+	}
+	noneFired(t, r)
 }

@@ -119,14 +119,16 @@ func (m *machine) IOWrite(bar int, off uint32, size int, v uint32) {
 
 // host collects what the driver hands up.
 type host struct {
-	frames  [][]byte
-	carrier []bool
-	txReady int
+	frames     [][]byte
+	carrier    []bool
+	txReady    int
+	txTimeouts []int // queues the transmit watchdog found stalled
 }
 
-func (h *host) Receive(f []byte) { h.frames = append(h.frames, f) }
-func (h *host) Carrier(up bool)  { h.carrier = append(h.carrier, up) }
-func (h *host) TxReady()         { h.txReady++ }
+func (h *host) Receive(f []byte)    { h.frames = append(h.frames, f) }
+func (h *host) Carrier(up bool)     { h.carrier = append(h.carrier, up) }
+func (h *host) TxReady()            { h.txReady++ }
+func (h *host) TxTimeout(queue int) { h.txTimeouts = append(h.txTimeouts, queue) }
 
 type wire struct{ frames [][]byte }
 

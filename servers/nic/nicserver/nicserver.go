@@ -249,6 +249,14 @@ func (s *Server) Carrier(up bool) {
 	fmt.Printf("link %s\n", map[bool]string{true: "up", false: "down"}[up])
 }
 
+// TxTimeout implements dde.TxTimeouter: the DDE's transmit watchdog
+// found the queue stopped too long and calls the driver's ndo_tx_timeout
+// (a reset) next. Event tx-timeout, detail the queue.
+func (s *Server) TxTimeout(queue int) {
+	s.trace("tx-timeout", fmt.Sprint(queue))
+	fmt.Printf("transmit queue %d timed out: the driver resets\n", queue)
+}
+
 // request answers a call on the nic endpoint.
 func (s *Server) request(r *sys.Request) {
 	switch {

@@ -5,8 +5,11 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"grailos/arch/machine/host"
 	dde "grailos/dde/linux"
@@ -208,6 +211,90 @@ func TestManyFramesBothWays(t *testing.T) {
 	ms := r.nic.Stats()
 	if ms.TxFrames != 600 || ms.RxFrames != 1200 || ms.RxMissed != 0 || ms.DMARefused != 0 {
 		t.Errorf("model stats %+v", ms)
+	}
+	r.stop()
+}
+
+// advance moves the DDE clock to until, from timer deadline to timer
+// deadline, as the NIC server's loop does under virtual time.
+func (r *rig) advance(until time.Duration) {
+	r.t.Helper()
+	for range 1000 {
+		at, ok := r.rt.NextDeadline()
+		if !ok || at > until {
+			r.rt.RunPending(until)
+			return
+		}
+		r.rt.RunPending(at)
+	}
+	r.t.Fatal("the clock did not reach", until)
+}
+
+// Linux's transmit watchdog, in the DDE: with the transmitter stalled
+// behind the driver's back, 8139too's four transmit descriptors fill and
+// it stops its queue. Once the queue has been stopped longer than the
+// driver's watchdog_timeo (6 s) — one jiffy longer: the watchdog's check
+// is strictly after — the watchdog calls rtl8139_tx_timeout, exactly
+// once; the driver's thread resets the chip 3 s later (next_tick), which
+// enables the transmitter again, and wakes the queue. Frames flow again,
+// and a flowing queue never times out.
+func TestTxWatchdogResetsStalledDriver(t *testing.T) {
+	r := newRig(t)
+	r.up()
+	const regCR, crTE = 0x37, 1 << 2
+	cr := r.nic.ReadIO(regCR, 1)
+	r.nic.WriteIO(regCR, 1, cr&^crTE)
+	for i := range 4 {
+		if err := r.rt.Xmit(udpLike(ourMAC, peerMAC, 200, i)); err != nil {
+			t.Fatalf("Xmit %d: %v", i, err)
+		}
+	}
+	stopped := r.rt.Now() // the fourth descriptor stopped the queue: trans_start
+	if err := r.rt.Xmit(udpLike(ourMAC, peerMAC, 200, 4)); !errors.Is(err, dde.ErrQueueFull) {
+		t.Fatalf("fifth Xmit: %v, want ErrQueueFull", err)
+	}
+	if len(r.rec.Wire) != 0 {
+		t.Fatalf("%d frames sent by a stalled transmitter", len(r.rec.Wire))
+	}
+	r.advance(stopped + 6*time.Second)
+	if len(r.rec.TxTimeouts) != 0 {
+		t.Fatalf("transmit timeouts %v within 6 s of the queue stopping", r.rec.TxTimeouts)
+	}
+	j0 := r.rt.Stats().Jiffies
+	r.advance(stopped + 6*time.Second + time.Second)
+	jiffy := time.Second / time.Duration(r.rt.Stats().Jiffies-j0)
+	if !slices.Equal(r.rec.TxTimeouts, []int{0}) {
+		t.Fatalf("transmit timeouts %v, want exactly one, of queue 0", r.rec.TxTimeouts)
+	}
+	want := fmt.Sprintf("8139too 0000:00:03.0 eth0: NETDEV WATCHDOG: CPU: 0: transmit queue 0 timed out %d ms",
+		(6*time.Second+jiffy)/time.Millisecond)
+	if !slices.Contains(r.log, want) {
+		t.Errorf("log lacks %q", want)
+	}
+	if r.nic.ReadIO(regCR, 1)&crTE != 0 || len(r.rec.Wire) != 0 {
+		t.Fatalf("the transmitter runs before the driver's reset")
+	}
+	wakes := r.rec.TxReady
+	r.advance(r.rt.Now() + 3*time.Second) // the driver's thread: the reset
+	if r.nic.ReadIO(regCR, 1)&crTE == 0 {
+		t.Errorf("the transmitter is still off: 8139too did not reset the chip")
+	}
+	if r.rec.TxReady != wakes+1 {
+		t.Errorf("TxReady %d after the reset, want %d: the queue woke once", r.rec.TxReady, wakes+1)
+	}
+	for i := 5; i < 15; i++ {
+		f := udpLike(ourMAC, peerMAC, 200, i)
+		if err := r.rt.Xmit(f); err != nil {
+			t.Fatalf("Xmit %d after the reset: %v", i, err)
+		}
+		r.rt.RunPending(r.rt.Now())
+	}
+	if len(r.rec.Wire) != 10 || !bytes.Equal(r.rec.Wire[9], udpLike(ourMAC, peerMAC, 200, 14)) {
+		t.Errorf("%d frames on the wire after the reset, want the 10 sent since", len(r.rec.Wire))
+	}
+	r.advance(r.rt.Now() + 30*time.Second)
+	if len(r.rec.TxTimeouts) != 1 {
+		t.Errorf("transmit timeouts %v after 30 s of a healthy queue, want still one", r.rec.TxTimeouts)
 	}
 	r.stop()
 }

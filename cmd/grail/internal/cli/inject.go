@@ -24,7 +24,7 @@ func injectCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flags("inject", stderr)
 	faults := fs.Int("faults", 100, "faults in the whole campaign (all shards)")
 	seed := fs.Uint64("seed", 1, "the campaign's seed: with a fault's index it chooses the fault")
-	types := fs.String("types", "all", "fault classes to cycle through: code, api, hang, dma, or class/kind (code/flip, api/alloc, dma/rx ...)")
+	types := fs.String("types", "all", "fault classes to cycle through: code, api, hang, dma, data, or class/kind (code/flip, api/alloc, dma/rx, data/pointer ...)")
 	driver := fs.String("driver", "e1000", "the NIC driver server (binary nic-NAME): e1000 or rtl8139")
 	shard := fs.String("shard", "0/1", "run shard I of N (I from 0): faults i with i % N == I")
 	jsonFile := fs.String("json", "", "write one JSON line per fault to this file, as they end")

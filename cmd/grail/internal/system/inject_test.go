@@ -40,14 +40,14 @@ func injectBooter(t *testing.T) inject.Booter {
 
 // A small seeded campaign against the e1000 server, every fault class
 // twice (code mutations in donor functions that ran, kernel-API failures,
-// hangs, wild DMA) during a checksummed download: each fault fired (the
-// driver confirmed it in the kernel's log before it took effect), none
-// did harm outside the driver, every wild DMA was refused by the
-// machine's IOMMU, and a recorded fault replayed from its JSON line ends
-// the same way.
+// hangs, wild DMA, data corruption) during a checksummed download: each
+// fault fired (the driver confirmed it in the kernel's log before it took
+// effect), none did harm outside the driver, every wild DMA was refused
+// by the machine's IOMMU, every data fault reported the word it changed,
+// and a recorded fault replayed from its JSON line ends the same way.
 func TestInjectCampaign(t *testing.T) {
 	needNetBinaries(t, "fetch")
-	opts := inject.Options{Faults: 8, Seed: 3, Classes: fault.Classes, Driver: "e1000", BinDir: binDir, Name: "t-inject",
+	opts := inject.Options{Faults: 2 * len(fault.Classes), Seed: 3, Classes: fault.Classes, Driver: "e1000", BinDir: binDir, Name: "t-inject",
 		Window: 300 * time.Millisecond, FireWait: 3 * time.Second, StallLimit: 2 * time.Second, RoundSize: 8 << 20}
 	file := filepath.Join(t.TempDir(), "campaign.jsonl")
 	f, err := os.Create(file)
@@ -76,9 +76,14 @@ func TestInjectCampaign(t *testing.T) {
 		if r.Spec.Class == fault.ClassDMA && (len(r.IOMMU) == 0 || !strings.Contains(r.IOMMU[0], "outside the pool")) {
 			t.Errorf("fault %d (%s): no refusal by the machine's IOMMU: %v", r.Index, r.Kind, r.IOMMU)
 		}
+		if d := r.Spec.Data; r.Spec.Class == fault.ClassData && (d == nil || !strings.Contains(r.FiredDetail,
+			fmt.Sprintf(" class=data site=%s ", r.Spec.Site)) || !strings.Contains(r.FiredDetail, fmt.Sprintf(" off=%#x width=%d ", d.Off, d.Width)) ||
+			!strings.HasSuffix(r.FiredDetail, " field="+d.Name) || !strings.Contains(r.FiredDetail, " new=")) {
+			t.Errorf("fault %d (%s): fired %q does not name the word of %+v", r.Index, r.Kind, r.FiredDetail, d)
+		}
 	}
-	if len(rep.Records) != 8 || len(classes) != len(fault.Classes) {
-		t.Fatalf("%d faults of classes %v, want 8 of %v", len(rep.Records), classes, fault.Classes)
+	if len(rep.Records) != 2*len(fault.Classes) || len(classes) != len(fault.Classes) {
+		t.Fatalf("%d faults of classes %v, want %d of %v", len(rep.Records), classes, 2*len(fault.Classes), fault.Classes)
 	}
 	var sum strings.Builder
 	rep.Summary.Print(&sum)
