@@ -63,6 +63,12 @@ type Booted struct {
 	PeerNetns    string
 	MachineAlive func() bool // the machine process still runs
 	Stop         func() error
+	// DeviceFault arms a device fault (fault.ClassDevice) in the machine
+	// of the driver's device, Device; the machine's reports of it are
+	// kernel events of that subject (fault-armed, fault-fired,
+	// fault-done; detail id=ID ...). Nil: no device faults.
+	DeviceFault func(fault.Spec) error
+	Device      string
 }
 
 // Booter boots a system file; out receives the system's output.
@@ -179,7 +185,7 @@ func Run(boot Booter, o Options) (*Report, error) {
 		return nil, fmt.Errorf("inject: the download did not start: %v", err)
 	}
 	rep := &Report{Functions: len(fns)}
-	planner := &Planner{Seed: o.Seed, Classes: o.Classes}
+	planner := &Planner{Seed: o.Seed, Classes: o.Classes, Driver: o.Driver}
 	if len(o.Replay) == 0 && needsProfile(o.Classes) {
 		if planner.Hot, err = c.profile(); err != nil {
 			return nil, fmt.Errorf("inject: profile: %w", err)

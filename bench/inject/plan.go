@@ -18,6 +18,7 @@ type Planner struct {
 	Seed    uint64
 	Classes []string         // cycled through in order: fault i has class Classes[i % len]
 	Hot     []fault.Function // donor functions that ran under the workload (code and hang faults)
+	Driver  string           // the driver server, e.g. e1000 (device faults: which registers)
 }
 
 // Planned is a fault and what a person needs to read it.
@@ -28,9 +29,9 @@ type Planned struct {
 	Insn     string // the instruction it changes, disassembled
 }
 
-// ParseClasses parses a --types list: classes (code, api, hang, dma) or
-// code mutations and API sites given as class/name (code/flip,
-// api/alloc, dma/rx); "all" is every class.
+// ParseClasses parses a --types list: classes (code, api, hang, dma,
+// device) or code mutations and sites given as class/name (code/flip,
+// api/alloc, dma/rx, device/irq-lost); "all" is every class.
 func ParseClasses(list string) ([]string, error) {
 	if list == "" || list == "all" {
 		return slices.Clone(fault.Classes), nil
@@ -47,6 +48,8 @@ func ParseClasses(list string) ([]string, error) {
 			subs = fault.APISites
 		case fault.ClassDMA:
 			subs = fault.DMASites
+		case fault.ClassDevice:
+			subs = fault.DeviceSites
 		case fault.ClassHang:
 		default:
 			return nil, fmt.Errorf("unknown fault type %q (classes: %s)", t, strings.Join(fault.Classes, ", "))
@@ -81,6 +84,8 @@ func (p *Planner) Plan(i int) (Planned, error) {
 			sub = fault.DMASites[rng.IntN(len(fault.DMASites))]
 		}
 		return Planned{Spec: fault.Spec{ID: id, Class: fault.ClassDMA, Site: sub, Nth: 1 + rng.IntN(16)}}, nil
+	case fault.ClassDevice:
+		return Planned{Spec: p.deviceSpec(id, sub, rng)}, nil
 	}
 	return Planned{}, fmt.Errorf("unknown fault class %q", class)
 }
@@ -153,6 +158,8 @@ func Describe(p Planned) string {
 		return "hang at " + p.Function
 	case fault.ClassDMA:
 		return fmt.Sprintf("wild DMA (%s) at map %d", s.Site, s.Nth)
+	case fault.ClassDevice:
+		return describeDevice(s)
 	}
 	t := ""
 	if s.Trigger != "" {
@@ -162,12 +169,12 @@ func Describe(p Planned) string {
 }
 
 // Kind is the class of a fault as the summary groups it: code/MUT,
-// api/SITE, hang, dma/DIR.
+// api/SITE, hang, dma/DIR, device/KIND.
 func Kind(s fault.Spec) string {
 	switch s.Class {
 	case fault.ClassCode:
 		return "code/" + s.Mut
-	case fault.ClassAPI, fault.ClassDMA:
+	case fault.ClassAPI, fault.ClassDMA, fault.ClassDevice:
 		return s.Class + "/" + s.Site
 	}
 	return s.Class

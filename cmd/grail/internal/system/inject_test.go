@@ -34,7 +34,8 @@ func injectBooter(t *testing.T) inject.Booter {
 			}
 		})
 		alive := func() bool { pid := s.MachinePid(0); return pid > 0 && unix.Kill(pid, 0) == nil }
-		return &inject.Booted{Kernel: s.Kernel, PeerNetns: PeerNetns(s.Name, "nic0"), MachineAlive: alive, Stop: s.Stop}, nil
+		return &inject.Booted{Kernel: s.Kernel, PeerNetns: PeerNetns(s.Name, "nic0"), MachineAlive: alive, Stop: s.Stop,
+			DeviceFault: func(f fault.Spec) error { return s.DeviceFault(0, f) }, Device: s.DeviceName(0)}, nil
 	}
 }
 
