@@ -75,6 +75,12 @@ type Booted struct {
 	MachineAlive func() bool // the machine process still runs
 	MachinePid   func() int  // the machine process's pid (its memory is watched)
 	Stop         func() error
+	// DeviceFault arms a device fault (fault.ClassDevice) in the machine
+	// of the driver's device, Device; the machine's reports of it are
+	// kernel events of that subject (fault-armed, fault-fired,
+	// fault-done; detail id=ID ...). Nil: no device faults.
+	DeviceFault func(fault.Spec) error
+	Device      string
 }
 
 // Booter boots a system file; out receives the system's output.
@@ -142,15 +148,16 @@ const (
 
 // campaign is one running campaign.
 type campaign struct {
-	o      Options
-	k      *kernel.Kernel
-	b      *Booted
-	mon    *monitor
-	fns    []fault.Function
-	binSum string
-	bytes0 int64  // the client's bytes when the fault in progress began
-	tcp    bool   // the download runs
-	ping   *flood // the ping flood, if it runs
+	o       Options
+	k       *kernel.Kernel
+	b       *Booted
+	mon     *monitor
+	fns     []fault.Function
+	binSum  string
+	bytes0  int64     // the client's bytes when the fault in progress began
+	armedAt time.Time // when the fault in progress was confirmed armed
+	tcp     bool      // the download runs
+	ping    *flood    // the ping flood, if it runs
 }
 
 // Run boots the system and runs the campaign's faults of this shard.
@@ -239,7 +246,7 @@ func Run(boot Booter, o Options) (*Report, error) {
 		return nil, fmt.Errorf("inject: the workload did not start: %v", err)
 	}
 	rep := &Report{Functions: len(fns)}
-	planner := &Planner{Seed: o.Seed, Classes: o.Classes, Data: data}
+	planner := &Planner{Seed: o.Seed, Classes: o.Classes, Data: data, Driver: o.Driver}
 	if len(o.Replay) == 0 && needsProfile(o.Classes) {
 		if planner.Hot, err = c.profile(); err != nil {
 			return nil, fmt.Errorf("inject: profile: %w", err)

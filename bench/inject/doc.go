@@ -7,10 +7,12 @@
 //
 // For each fault: the download is running; the fault, chosen from the
 // campaign's seed and the fault's index (Planner), is sent to the driver
-// as an operator note (package grailos/dde/linux/fault); the driver
-// confirms it armed and, when the fault's code runs or its call is made,
-// that it fired (event fault-fired, on record before the fault takes
-// effect); then the outcome is classified (Outcome*): no visible effect,
+// as an operator note (package grailos/dde/linux/fault) — or, for a
+// device fault, to the machine process (Booted.DeviceFault), which makes
+// the device misbehave; the driver (or the machine) confirms it armed
+// and, when the fault's code runs, its call is made or the device
+// misbehaves, that it fired (event fault-fired, on record before the
+// fault takes effect); then the outcome is classified (Outcome*): no visible effect,
 // not fired, driver crashed and recovered, hung and recovered, stalled
 // (alive but forwarding nothing, so the harness restarted it), error
 // visible to the client with the system healthy, failure outside the

@@ -3,13 +3,16 @@ package inject
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
+	"grailos/arch/machine/hw"
 	"grailos/dde/linux/fault"
 )
 
@@ -282,5 +285,48 @@ func TestRecordsSummaryMerge(t *testing.T) {
 	}
 	if err := s.Plot(filepath.Join(dir, "o.svg"), "test"); err != nil {
 		t.Errorf("plot: %v", err)
+	}
+}
+
+// Device faults: every kind, a few events from the next few, registers
+// the driver reads under load; and what the planner makes, the machine's
+// decoder takes as the same fault (the spec's JSON is the request).
+func TestPlanDevice(t *testing.T) {
+	if got, err := ParseClasses("device, device/irq-lost"); err != nil || !reflect.DeepEqual(got, []string{"device", "device/irq-lost"}) {
+		t.Errorf("%v %v", got, err)
+	}
+	if _, err := ParseClasses("device/irq-late"); err == nil {
+		t.Error("device/irq-late accepted")
+	}
+	for _, drv := range []string{"e1000", "rtl8139"} {
+		p := &Planner{Seed: 6, Classes: []string{"device"}, Driver: drv}
+		kinds := map[string]bool{}
+		for i := range 60 {
+			x, err := p.Plan(i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := x.Spec
+			kinds[s.Site] = true
+			if err := s.Validate(); err != nil || s.Nth < 1 || s.Nth > 4 || s.Count < 1 || s.Count > 1000 {
+				t.Fatalf("%s fault %d: %+v %v", drv, i, s, err)
+			}
+			if s.Site == "reg-garbage" && !slices.Contains(deviceRegs[drv], s.Reg) {
+				t.Errorf("%s fault %d: register %q", drv, i, s.Reg)
+			}
+			js, _ := json.Marshal(s)
+			f, err := hw.ParseRequest(append([]byte(hw.RequestFault), js...))
+			reg, _ := hw.ParseRegister(s.Reg)
+			if err != nil || f.ID != s.ID || f.Kind.String() != s.Site || f.Nth != s.Nth || f.Count != s.Calls() ||
+				(s.Site == "reg-garbage" && (f.Reg != reg || f.Seed != s.Seed)) {
+				t.Fatalf("%s fault %d: %s → %+v %v", drv, i, js, f, err)
+			}
+			if Kind(s) != "device/"+s.Site || !strings.HasPrefix(Describe(x), "device/"+s.Site+": ") {
+				t.Errorf("%q %q", Kind(s), Describe(x))
+			}
+		}
+		if len(kinds) != len(fault.DeviceSites) {
+			t.Errorf("%s: kinds %v in 60 faults", drv, kinds)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package inject
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -23,42 +24,20 @@ func (c *campaign) one(r Record) (out Record) {
 	mark := ev.Len()
 	t0 := kernel.Monotonic()
 	defer c.mon.forget(t0)
-	id := r.Spec.ID
 	harness := func(format string, args ...any) Record {
 		r.Outcome, r.Detail = OutcomeHarness, fmt.Sprintf(format, args...)
 		c.restart() // whatever was planted goes
 		return r
 	}
-	note, err := r.Spec.Note()
-	if err != nil {
-		return harness("%v", err)
-	}
-	if err := c.k.Note(drv, note); err != nil {
-		return harness("note: %v", err)
-	}
-	// Armed, refused — or, with a trigger, already gone.
-	e, _, err := ev.Wait(mark, 5*time.Second, func(e kernel.Event) bool {
-		return e.Subject == drv && (e.Kind == "fault-armed" && fault.FiredID(e.Detail) == id ||
-			e.Kind == "inject-refused" || e.Kind == "exited")
-	})
+	fe, err := c.arm(r.Spec, mark)
 	switch {
-	case err != nil:
-		return harness("the driver did not confirm the fault: %v", err)
-	case e.Kind == "inject-refused":
-		return harness("the driver refused the fault: %s", e.Detail)
-	}
-	r.ArmedMS = ms(int64(time.Since(start)))
-	// Fired: the fault's code ran or its call was made.
-	fe, _, err := ev.Wait(mark, c.o.FireWait, func(e kernel.Event) bool {
-		return e.Subject == drv && (e.Kind == "fault-fired" && fault.FiredID(e.Detail) == id || e.Kind == "exited")
-	})
-	switch {
-	case err != nil:
+	case errors.Is(err, errNotFired):
 		r.Outcome, r.Detail = OutcomeLatent, fmt.Sprintf("did not fire within %v", c.o.FireWait)
 		return c.finish(r, mark, t0, c.cleanup(&r))
-	case fe.Kind == "exited":
-		return harness("the driver ended (%s) before the fault fired", fe.Detail)
+	case err != nil:
+		return harness("%v", err)
 	}
+	r.ArmedMS = ms(int64(c.armedAt.Sub(start)))
 	r.Fired, r.FiredDetail = true, fe.Detail
 	r.FiredMS = ms(int64(time.Since(start)))
 	if _, after, ok := strings.Cut(fe.Detail, "caller="); ok {
@@ -110,6 +89,59 @@ func (c *campaign) one(r Record) (out Record) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+var errNotFired = errors.New("not fired")
+
+// arm plants the fault — in the driver, as an operator note, or for a
+// device fault in the machine — and waits for it to fire (errNotFired if
+// it does not within FireWait): the driver's, or the machine's,
+// fault-fired event.
+func (c *campaign) arm(s fault.Spec, mark int) (kernel.Event, error) {
+	ev := c.k.Events()
+	drv, id := c.o.Driver, s.ID
+	who := drv // whose events say armed and fired
+	if s.Class == fault.ClassDevice {
+		if c.b.DeviceFault == nil {
+			return kernel.Event{}, errors.New("this system cannot inject device faults")
+		}
+		if err := c.b.DeviceFault(s); err != nil {
+			return kernel.Event{}, err
+		}
+		who = c.b.Device
+	} else {
+		note, err := s.Note()
+		if err != nil {
+			return kernel.Event{}, err
+		}
+		if err := c.k.Note(drv, note); err != nil {
+			return kernel.Event{}, fmt.Errorf("note: %v", err)
+		}
+	}
+	// Armed, refused — or, with a trigger, already gone.
+	e, _, err := ev.Wait(mark, 5*time.Second, func(e kernel.Event) bool {
+		return e.Subject == who && e.Kind == "fault-armed" && fault.FiredID(e.Detail) == id ||
+			e.Subject == drv && (e.Kind == "inject-refused" || e.Kind == "exited")
+	})
+	switch {
+	case err != nil:
+		return kernel.Event{}, fmt.Errorf("%s did not confirm the fault: %v", who, err)
+	case e.Kind == "inject-refused":
+		return kernel.Event{}, fmt.Errorf("the driver refused the fault: %s", e.Detail)
+	}
+	c.armedAt = time.Now()
+	// Fired: the fault's code ran, its call was made, or the device
+	// misbehaved.
+	fe, _, err := ev.Wait(mark, c.o.FireWait, func(e kernel.Event) bool {
+		return e.Subject == who && e.Kind == "fault-fired" && fault.FiredID(e.Detail) == id || e.Subject == drv && e.Kind == "exited"
+	})
+	switch {
+	case err != nil:
+		return kernel.Event{}, errNotFired
+	case fe.Kind == "exited":
+		return kernel.Event{}, fmt.Errorf("the driver ended (%s) before the fault fired", fe.Detail)
+	}
+	return fe, nil
 }
 
 // recovered classifies a driver that ended (crash or hang) and waits for

@@ -19,6 +19,7 @@ type Planner struct {
 	Classes []string         // taken in turn: fault i has class ClassOf(Classes, i)
 	Hot     []fault.Function // donor functions that ran under the workload (code and hang faults)
 	Data    []fault.Target   // structures data faults go in (fault.DataTargets)
+	Driver  string           // the driver server, e.g. e1000 (device faults: which registers)
 }
 
 // Planned is a fault and what a person needs to read it.
@@ -29,9 +30,10 @@ type Planned struct {
 	Insn     string // the instruction it changes, disassembled
 }
 
-// ParseClasses parses a --types list: classes (code, api, hang, dma, data) or
-// code mutations and API sites given as class/name (code/flip,
-// api/alloc, dma/rx, data/pointer); "all" is every class.
+// ParseClasses parses a --types list: classes (code, api, hang, dma,
+// data, device) or code mutations and sites given as class/name
+// (code/flip, api/alloc, dma/rx, data/pointer, device/irq-lost); "all" is
+// every class.
 func ParseClasses(list string) ([]string, error) {
 	if list == "" || list == "all" {
 		return slices.Clone(fault.Classes), nil
@@ -50,6 +52,8 @@ func ParseClasses(list string) ([]string, error) {
 			subs = fault.DMASites
 		case fault.ClassData:
 			subs = fault.DataSites
+		case fault.ClassDevice:
+			subs = fault.DeviceSites
 		case fault.ClassHang:
 		default:
 			return nil, fmt.Errorf("unknown fault type %q (classes: %s)", t, strings.Join(fault.Classes, ", "))
@@ -94,6 +98,8 @@ func (p *Planner) Plan(i int) (Planned, error) {
 		return Planned{Spec: fault.Spec{ID: id, Class: fault.ClassDMA, Site: sub, Nth: 1 + rng.IntN(16)}}, nil
 	case fault.ClassData:
 		return p.data(id, sub, rng)
+	case fault.ClassDevice:
+		return Planned{Spec: p.deviceSpec(id, sub, rng)}, nil
 	}
 	return Planned{}, fmt.Errorf("unknown fault class %q", class)
 }
@@ -168,6 +174,8 @@ func Describe(p Planned) string {
 		return fmt.Sprintf("wild DMA (%s) at map %d", s.Site, s.Nth)
 	case fault.ClassData:
 		return fmt.Sprintf("data/%s %s %#x at %s, loop turn %d", s.Site, s.Data.Op, s.Data.Val, s.Data.Where(), s.Nth)
+	case fault.ClassDevice:
+		return describeDevice(s)
 	}
 	t := ""
 	if s.Trigger != "" {
@@ -177,12 +185,12 @@ func Describe(p Planned) string {
 }
 
 // Kind is the class of a fault as the summary groups it: code/MUT,
-// api/SITE, hang, dma/DIR, data/KIND.
+// api/SITE, hang, dma/DIR, data/KIND, device/KIND.
 func Kind(s fault.Spec) string {
 	switch s.Class {
 	case fault.ClassCode:
 		return "code/" + s.Mut
-	case fault.ClassAPI, fault.ClassDMA, fault.ClassData:
+	case fault.ClassAPI, fault.ClassDMA, fault.ClassData, fault.ClassDevice:
 		return s.Class + "/" + s.Site
 	}
 	return s.Class

@@ -119,6 +119,9 @@ type Device struct {
 	linkUp  bool // MAC view (STATUS.LU)
 	stats   Stats
 	unknown hw.UnknownRegisters
+
+	fault hw.Injector // device misbehaviour (fault.go)
+	stuck bool        // the line is held asserted (irq-stuck)
 }
 
 // New builds a device in its power-on state.
@@ -178,6 +181,7 @@ func (d *Device) Reset() {
 	d.phy.powerOn()
 	d.phy.cable = cable
 	d.macReset()
+	d.faultReset()
 }
 
 // SetLink plugs (true) or unplugs (false) the cable: the PHY's link
@@ -229,9 +233,7 @@ func (d *Device) macReset() {
 	d.in.reset()
 	if d.in.level {
 		d.in.level = false
-		if d.cfg.IRQ != nil {
-			d.cfg.IRQ.Set(false)
-		}
+		d.setLine(false)
 	}
 	d.tx.reset()
 	d.rx.reset()

@@ -126,9 +126,7 @@ func (d *Device) updateIRQ() {
 		in.itr.armed = false
 		if in.level {
 			in.level = false
-			if d.cfg.IRQ != nil {
-				d.cfg.IRQ.Set(false)
-			}
+			d.setLine(false)
 		}
 		return
 	}
@@ -142,11 +140,12 @@ func (d *Device) updateIRQ() {
 			return
 		}
 	}
+	if d.assertLost() {
+		return
+	}
 	in.level, in.asserted, in.lastAssert = true, true, now
 	d.stats.Interrupts++
-	if d.cfg.IRQ != nil {
-		d.cfg.IRQ.Set(true)
-	}
+	d.setLine(true)
 }
 
 // readICR returns the causes and clears them (read-to-clear).

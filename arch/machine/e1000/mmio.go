@@ -119,8 +119,18 @@ func (d *Device) peek32(off uint32) uint32 {
 	return d.regs[off/4]
 }
 
-// read32 is a 32-bit register read with its side effects.
+// read32 is a 32-bit register read with its side effects, as the
+// device answers it (fault.go: it may misbehave).
 func (d *Device) read32(off uint32) uint32 {
+	v := d.readReg(off)
+	if off == regICR {
+		d.icrRead()
+	}
+	return d.garbled(off, v)
+}
+
+// readReg is a 32-bit register read with its side effects.
+func (d *Device) readReg(off uint32) uint32 {
 	switch off {
 	case regSTATUS:
 		return d.status()

@@ -232,6 +232,7 @@ func (d *Device) rxDeliver(pkt *rxPacket) rxResult {
 		return rxNoRoom
 	}
 	n := r.count(d)
+	drop := d.rxDataDropped()
 	var desc [descSize]byte
 	for i, off := 0, 0; i < need; i++ {
 		head := r.head(d)
@@ -242,7 +243,7 @@ func (d *Device) rxDeliver(pkt *rxPacket) rxResult {
 		}
 		buf := binary.LittleEndian.Uint64(desc[:])
 		end := min(off+bs, len(pkt.data))
-		if !d.dmaWrite("rx", "receive buffer write", buf, pkt.data[off:end]) {
+		if !drop && !d.dmaWrite("rx", "receive buffer write", buf, pkt.data[off:end]) {
 			r.stop(d, EventRingInvalid, "receive buffer outside the DMA window", buf, end-off, nil)
 			return rxLost
 		}

@@ -32,8 +32,10 @@
 // Handoff sends a devchan.Description and the channel memfd, the pool
 // memfd and the eventfd over a SOCK_SEQPACKET socket; Main (the body of
 // cmd/machine) does that on its control socket and runs until SIGTERM,
-// SIGINT or the socket's EOF, then removes the TAP and the namespace and
-// logs its counters (Stats: MMIO served, refused requests, refused DMA,
+// SIGINT or the socket's EOF, serving device-fault requests on the
+// socket meanwhile (ServeControl, control.go: the protocol is package
+// hw's; the model misbehaves, package hw's Injector), then removes the
+// TAP and the namespace and logs its counters (Stats: MMIO served, refused requests, refused DMA,
 // frames in and out, attaches, interrupt edges).
 //
 // Locking: the model has its own mutex and calls the hooks (Pool, Wire,

@@ -22,8 +22,9 @@ import (
 // Main is the machine process (cmd/machine): it builds the machine from
 // its flags, starts it, hands the description and the three descriptors
 // to whoever started it over the control socket (a SOCK_SEQPACKET socket
-// on -ctl-fd, stdin by default), and runs until SIGTERM or SIGINT, or
-// until the control socket is closed (stdin EOF). It then removes the
+// on -ctl-fd, stdin by default), serves device-fault requests on it
+// (ServeControl), and runs until SIGTERM or SIGINT, or until the control
+// socket is closed (stdin EOF). It then removes the
 // wire (TAP and namespace), logs the counters and returns the exit code.
 func Main(args []string, stderr io.Writer) int {
 	lg := log.New(stderr, "machine: ", log.LstdFlags|log.Lmicroseconds)
@@ -57,16 +58,11 @@ func Main(args []string, stderr io.Writer) int {
 	}
 	eof := make(chan struct{})
 	go func() {
-		// Nothing is expected on the socket after the handoff; a
-		// zero-length read (the peer closed it) or an error ends the
-		// machine.
-		buf := make([]byte, 512)
-		for {
-			if n, err := ctl.Read(buf); err != nil || n == 0 {
-				close(eof)
-				return
-			}
-		}
+		// After the handoff the socket carries device-fault requests
+		// (control.go); a zero-length read (the peer closed it) or an
+		// error ends the machine.
+		m.ServeControl(ctl)
+		close(eof)
 	}()
 	select {
 	case <-ctx.Done():

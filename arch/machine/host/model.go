@@ -34,6 +34,9 @@ type Model interface {
 	Frames() (tx, rx uint64)
 	// Counters renders the model's own counters for the machine's log.
 	Counters() string
+	// InjectFault arms a device misbehaviour (control.go); report hears
+	// its progress, with the model's lock held.
+	InjectFault(f hw.Fault, report hw.FaultReport) error
 }
 
 // ModelConfig is what the machine hands a model: the hooks of package hw

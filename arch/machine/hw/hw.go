@@ -1,7 +1,9 @@
 // Package hw holds what every device model of the machine plugs into: the
 // DMA window (the IOMMU's view of memory), the wire, the interrupt line and
 // the clock. Device models (e1000, rtl8139, …) alias these types, so the
-// machine wires any model the same way.
+// machine wires any model the same way. It also holds device misbehaviour
+// (fault.go: a model's armed fault, Injector) and the machine's control
+// protocol that arms it (control.go).
 package hw
 
 import "time"

@@ -144,6 +144,9 @@ type Device struct {
 
 	stats   Stats
 	unknown hw.UnknownRegisters
+
+	fault hw.Injector // device misbehaviour (fault.go)
+	stuck bool        // the line is held asserted (irq-stuck)
 }
 
 // New builds a device in its power-on state, link up.
@@ -206,6 +209,7 @@ func (d *Device) Reset() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.powerOn()
+	d.faultReset()
 }
 
 func (d *Device) powerOn() {

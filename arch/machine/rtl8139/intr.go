@@ -29,16 +29,14 @@ func (d *Device) setCause(bits uint16) {
 // updateIRQ drives the line from ISR and IMR.
 func (d *Device) updateIRQ() {
 	level := d.isr&d.imr != 0
-	if level == d.level {
+	if level == d.level || level && d.assertLost() {
 		return
 	}
 	d.level = level
 	if level {
 		d.stats.Interrupts++
 	}
-	if d.cfg.IRQ != nil {
-		d.cfg.IRQ.Set(level)
-	}
+	d.setLine(level)
 }
 
 // ticksToDuration converts PCI clock ticks to time, rounding up.

@@ -84,7 +84,7 @@ func (d *Device) read(off uint32, size int, what string) uint32 {
 			v |= (rv >> (8 * (b - uint32(r.off))) & 0xFF) << (8 * (b - off))
 		}
 	}
-	return v
+	return d.readDone(off, size, v)
 }
 
 // write serves an access that may cover several registers or part of

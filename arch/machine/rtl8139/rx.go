@@ -111,6 +111,9 @@ func (d *Device) receive(frame []byte, loopback bool) {
 
 	base := uint64(d.getOff(regRBSTART, 4))
 	off := d.rxWrite
+	if d.rxDataDropped() {
+		rec = rec[:rxHead] // the header goes, the frame's write is lost
+	}
 	first := rec
 	var rest []byte
 	if off+uint32(len(rec)) > L && (d.rcr&rcrWRAP == 0 || L == 65536) {

@@ -18,6 +18,8 @@ func TestSpecNoteRoundTrip(t *testing.T) {
 		{ID: "f2", Class: ClassAPI, Site: "irq", Nth: 1, Trigger: "reopen"},
 		{ID: "f3", Class: ClassAPI, Site: "alloc", Nth: 7, Count: 3},
 		{ID: "f4", Class: ClassDMA, Site: "rx", Nth: 16},
+		{ID: "f5", Class: ClassDevice, Site: "reg-garbage", Nth: 2, Count: 3, Reg: "0xc0", Seed: 1 << 63},
+		{ID: "f6", Class: ClassDevice, Site: "irq-lost", Nth: 1, Count: 4},
 		// The longest code fault: two 15-byte instructions' worth of hex.
 		{ID: "f123456789", Class: ClassCode, Mut: MutNop, Addr: 0xffffffff, Orig: strings.Repeat("48", 15), New: strings.Repeat("90", 15)},
 	} {
@@ -52,6 +54,11 @@ func TestSpecValidate(t *testing.T) {
 		{Spec{ID: "x", Class: ClassAPI, Site: "irq"}, "first is 1"},
 		{Spec{ID: "x", Class: ClassAPI, Site: "irq", Nth: 1, Trigger: "reboot"}, "unknown trigger"},
 		{Spec{ID: "x", Class: ClassDMA, Site: "alloc", Nth: 1}, "unknown dma site"},
+		{Spec{ID: "x", Class: ClassDevice, Site: "irq-late", Nth: 1}, "unknown device site"},
+		{Spec{ID: "x", Class: ClassDevice, Site: "irq-lost", Nth: 1, Trigger: "reopen"}, "no trigger"},
+		{Spec{ID: "x", Class: ClassDevice, Site: "irq-lost", Nth: 1, Reg: "0xc0"}, "reg-garbage only"},
+		{Spec{ID: "x", Class: ClassAPI, Site: "irq", Nth: 1, Seed: 1}, "reg-garbage only"},
+		{Spec{ID: "x", Class: ClassDevice, Site: "reg-garbage", Nth: 1, Reg: "c0"}, "hexadecimal"},
 	} {
 		if err := tc.s.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: %v, want an error about %q", tc.s, err, tc.want)

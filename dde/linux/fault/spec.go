@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"grailos/kernel/abi"
@@ -21,10 +22,13 @@ const (
 	ClassAPI  = "api"  // a kernel-API call the donor makes fails (Site says which)
 	ClassDMA  = "dma"  // wild DMA: the device is given a bus address outside the pool (Site tx or rx)
 	// ClassData (data.go): a word of a driver structure changes.
+	// ClassDevice: the device misbehaves (Site DeviceSites), done by the
+	// machine process, not the driver (package grailos/arch/machine/hw).
+	ClassDevice = "device"
 )
 
 // Classes lists every class, in the order campaigns cycle through them.
-var Classes = []string{ClassCode, ClassAPI, ClassHang, ClassDMA, ClassData}
+var Classes = []string{ClassCode, ClassAPI, ClassHang, ClassDMA, ClassData, ClassDevice}
 
 // Mutations of ClassCode, in the style of the SWIFI tools of Nooks and
 // MINIX 3.
@@ -48,6 +52,11 @@ var APISites = []string{"alloc", "dma-map", "dma-alloc", "irq", "timer", "pci-co
 // DMASites are the directions of ClassDMA: tx (a buffer the device
 // reads), rx (a buffer it writes).
 var DMASites = []string{"tx", "rx"}
+
+// DeviceSites are the kinds of ClassDevice: events Nth .. Nth+Count-1
+// of the kind (interrupt status reads, line assertions, register reads,
+// received frames, transmitted frames) misbehave.
+var DeviceSites = []string{"irq-stuck", "irq-lost", "reg-garbage", "dma-drop", "dma-dup"}
 
 // Triggers make open-time and probe-time code run after a fault is armed
 // (ClassAPI, ClassDMA): "" waits for the driver's own calls, "reopen"
@@ -74,6 +83,10 @@ type Spec struct {
 	Trigger string `json:"t,omitempty"` // Triggers
 	// ClassData (Site: DataSites; Nth: the loop turn): the word.
 	Data *Data `json:"d,omitempty"`
+	// ClassDevice, Site reg-garbage: the register ("0xc0"; "" any) and
+	// the seed of the values read.
+	Reg  string `json:"r,omitempty"`
+	Seed uint64 `json:"g,omitempty"`
 }
 
 // Validate checks s.
@@ -98,10 +111,15 @@ func (s *Spec) Validate() error {
 			return fmt.Errorf("fault %s: unknown mutation %q (%s)", s.ID, s.Mut, strings.Join(Mutations, ", "))
 		}
 		return nil
-	case ClassAPI, ClassDMA:
-		sites := APISites
-		if s.Class == ClassDMA {
-			sites = DMASites
+	case ClassAPI, ClassDMA, ClassDevice:
+		sites := map[string][]string{ClassAPI: APISites, ClassDMA: DMASites, ClassDevice: DeviceSites}[s.Class]
+		switch {
+		case s.Class == ClassDevice && s.Trigger != "":
+			return fmt.Errorf("fault %s: a device fault takes no trigger", s.ID)
+		case (s.Reg != "" || s.Seed != 0) && (s.Class != ClassDevice || s.Site != "reg-garbage"):
+			return fmt.Errorf("fault %s: a register and a seed are for device/reg-garbage only", s.ID)
+		case s.Reg != "" && !validReg(s.Reg):
+			return fmt.Errorf("fault %s: register %q: want a hexadecimal offset (0xc0)", s.ID, s.Reg)
 		}
 		switch {
 		case !slices.Contains(sites, s.Site):
@@ -116,6 +134,12 @@ func (s *Spec) Validate() error {
 		return s.validateData()
 	}
 	return fmt.Errorf("fault %s: unknown class %q (%s)", s.ID, s.Class, strings.Join(Classes, ", "))
+}
+
+func validReg(r string) bool {
+	h, ok := strings.CutPrefix(r, "0x")
+	_, err := strconv.ParseUint(h, 16, 20)
+	return ok && err == nil
 }
 
 // Bytes returns the original and replacement bytes of a code or hang fault.

@@ -14,6 +14,7 @@ import (
 	"grailos/bench/inject"
 	"grailos/cmd/grail/internal/progress"
 	"grailos/cmd/grail/internal/system"
+	"grailos/dde/linux/fault"
 )
 
 // injectCmd: grail inject [flags], grail inject merge FILES...
@@ -24,7 +25,7 @@ func injectCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flags("inject", stderr)
 	faults := fs.Int("faults", 100, "faults in the whole campaign (all shards)")
 	seed := fs.Uint64("seed", 1, "the campaign's seed: with a fault's index it chooses the fault")
-	types := fs.String("types", "all", "fault classes to cycle through: code, api, hang, dma, data, or class/kind (code/flip, api/alloc, dma/rx, data/pointer ...)")
+	types := fs.String("types", "all", "fault classes to cycle through: code, api, hang, dma, data, device, or class/kind (code/flip, api/alloc, dma/rx, data/pointer, device/irq-lost ...)")
 	driver := fs.String("driver", "e1000", "the NIC driver server (binary nic-NAME): e1000 or rtl8139")
 	shard := fs.String("shard", "0/1", "run shard I of N (I from 0): faults i with i % N == I")
 	jsonFile := fs.String("json", "", "write one JSON line per fault to this file, as they end")
@@ -126,7 +127,8 @@ func injectCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		alive := func() bool { pid := s.MachinePid(0); return pid > 0 && unix.Kill(pid, 0) == nil }
 		return &inject.Booted{Kernel: s.Kernel, PeerNetns: system.PeerNetns(s.Name, "nic0"), MachineAlive: alive,
-			MachinePid: func() int { return s.MachinePid(0) }, Stop: stop}, nil
+			MachinePid: func() int { return s.MachinePid(0) }, Stop: stop,
+			DeviceFault: func(f fault.Spec) error { return s.DeviceFault(0, f) }, Device: s.DeviceName(0)}, nil
 	}
 	trapSignals(stderr)
 	if recorded != nil {

@@ -9,12 +9,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"grailos/arch/machine/devchan"
+	"grailos/arch/machine/hw"
 	"grailos/arch/machine/wire"
 	"grailos/kernel"
 	"grailos/kernel/sandbox"
@@ -25,8 +27,13 @@ import (
 type machine struct {
 	cmd   *exec.Cmd
 	ctl   *net.UnixConn
+	dev   string // the device's name: the subject of its fault events
 	netns string
 	done  chan struct{}
+
+	faultMu sync.Mutex      // one fault request at a time (faults.go)
+	reader  sync.Once       // starts readCtl
+	replies chan hw.Message // armed or error, for the request waiting
 }
 
 // PeerNetns names the peer network namespace of a system's device: the
@@ -78,7 +85,7 @@ func startMachine(binDir, system, dev, model string, index int, out io.Writer) (
 		return nil, kernel.Device{}, fmt.Errorf("starting the machine for %s: %w", dev, err)
 	}
 	pw.Close()
-	m := &machine{cmd: cmd, ctl: ctl, netns: netns, done: make(chan struct{})}
+	m := &machine{cmd: cmd, ctl: ctl, dev: dev, netns: netns, done: make(chan struct{}), replies: make(chan hw.Message, 1)}
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
