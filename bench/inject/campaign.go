@@ -137,7 +137,7 @@ type Report struct {
 const (
 	DefaultWindow      = 200 * time.Millisecond
 	DefaultFireWait    = 2 * time.Second
-	DefaultStallLimit  = 500 * time.Millisecond
+	DefaultStallLimit  = time.Second
 	DefaultHangTimeout = 300 * time.Millisecond
 	DefaultMinRTO      = 5 * time.Millisecond
 	DefaultRoundSize   = 32 << 20
@@ -178,6 +178,9 @@ func Run(boot Booter, o Options) (*Report, error) {
 	o.StallLimit = max(cmpOr(o.StallLimit, DefaultStallLimit), o.Window)
 	o.RoundSize = cmpOr(o.RoundSize, DefaultRoundSize)
 	o.HangTimeout = cmpOr(o.HangTimeout, DefaultHangTimeout)
+	// A hung driver must be found by init (a heartbeat period and the
+	// timeout) before the harness calls it stalled.
+	o.StallLimit = max(o.StallLimit, 2*o.HangTimeout+200*time.Millisecond)
 	if len(o.Workloads) == 0 {
 		o.Workloads = DefaultWorkloads
 	}
@@ -290,7 +293,7 @@ func Run(boot Booter, o Options) (*Report, error) {
 			match := r.Outcome == recorded
 			r.ReplayMatch = &match
 		} else if r.Outcome == "" {
-			r = c.one(r)
+			r = c.attempt(r)
 		}
 		tally.Add(r)
 		if !o.Stream {

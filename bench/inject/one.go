@@ -35,7 +35,9 @@ func (c *campaign) one(r Record) (out Record) {
 		r.Outcome, r.Detail = OutcomeLatent, fmt.Sprintf("did not fire within %v", c.o.FireWait)
 		return c.finish(r, mark, t0, c.cleanup(&r))
 	case err != nil:
-		return harness("%v", err)
+		r = harness("%v", err)
+		r.early = errors.Is(err, errDriverGone)
+		return r
 	}
 	r.ArmedMS = ms(int64(c.armedAt.Sub(start)))
 	r.Fired, r.FiredDetail = true, fe.Detail
@@ -91,7 +93,29 @@ func (c *campaign) one(r Record) (out Record) {
 	}
 }
 
-var errNotFired = errors.New("not fired")
+var (
+	errNotFired   = errors.New("not fired")
+	errDriverGone = errors.New("the driver went away before the fault ran")
+)
+
+// attempt runs fault r; when the driver went away before the fault could
+// fire (init found it hung under load, say, or it was restarting), the
+// fault never ran and says nothing yet: it runs again, at most twice more,
+// on a fresh driver (Record.Retries).
+func (c *campaign) attempt(r Record) Record {
+	for try := 0; ; try++ {
+		out := c.one(r)
+		if out.Outcome != OutcomeHarness || !out.early || try == 2 {
+			out.Retries = try
+			return out
+		}
+		if _, _, err := c.k.Events().Wait(0, recoverLimit, func(kernel.Event) bool { _, ok := c.k.Pid(c.o.Driver); return ok }); err != nil {
+			out.Retries = try
+			return out
+		}
+		c.flowing(recoverLimit)
+	}
+}
 
 // arm plants the fault — in the driver, as an operator note, or for a
 // device fault in the machine — and waits for it to fire (errNotFired if
@@ -115,7 +139,7 @@ func (c *campaign) arm(s fault.Spec, mark int) (kernel.Event, error) {
 			return kernel.Event{}, err
 		}
 		if err := c.k.Note(drv, note); err != nil {
-			return kernel.Event{}, fmt.Errorf("note: %v", err)
+			return kernel.Event{}, fmt.Errorf("%w: note: %v", errDriverGone, err)
 		}
 	}
 	// Armed, refused — or, with a trigger, already gone.
@@ -139,7 +163,7 @@ func (c *campaign) arm(s fault.Spec, mark int) (kernel.Event, error) {
 	case err != nil:
 		return kernel.Event{}, errNotFired
 	case fe.Kind == "exited":
-		return kernel.Event{}, fmt.Errorf("the driver ended (%s) before the fault fired", fe.Detail)
+		return kernel.Event{}, fmt.Errorf("%w: the driver ended (%s) before the fault fired", errDriverGone, fe.Detail)
 	}
 	return fe, nil
 }

@@ -71,8 +71,10 @@ type Record struct {
 	ClientErrs  []string         `json:"client_errors,omitempty"`    // what the client saw
 	Outside     []string         `json:"outside_evidence,omitempty"` // why the outcome is outside
 	Seconds     float64          `json:"seconds"`                    // this fault, restart included
-	Replay      string           `json:"replay_of,omitempty"`        // FILE:LINE, on a replay
-	ReplayMatch *bool            `json:"replay_match,omitempty"`     // on a replay: same outcome as recorded
+	Retries     int              `json:"retries,omitempty"`          // runs lost to the driver going away before the fault fired
+	early       bool             // harness outcome: the driver went away before the fault fired
+	Replay      string           `json:"replay_of,omitempty"`    // FILE:LINE, on a replay
+	ReplayMatch *bool            `json:"replay_match,omitempty"` // on a replay: same outcome as recorded
 }
 
 // WriteRecord writes r as one JSON line.
