@@ -37,7 +37,7 @@ func benchIPC(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	n := fs.Int("n", 20000, "round trips per measurement")
 	bin := fs.String("bin", "", "folder of the task binaries (default: the folder of grail)")
-	if err := parse(fs, args); err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
 	}
 	boot := func(sys []byte) (*kernel.Kernel, func() error, error) {
@@ -65,7 +65,7 @@ func benchNIC(args []string, stdout, stderr io.Writer) error {
 	n := fs.Int("n", 2000, "single echo round trips per path")
 	m := fs.Int("m", 20000, "echoes in the flood per path")
 	bin := fs.String("bin", "", "folder of the task binaries (default: the folder of grail)")
-	if err := parse(fs, args); err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
 	}
 	boot := func(sys []byte) (*kernel.Kernel, int, func() error, error) {
@@ -96,7 +96,7 @@ func benchNet(args []string, stdout, stderr io.Writer) error {
 	vethSize := fs.Int64("veth-size", 512<<20, "bytes per bulk transfer over the veth baseline (it is much faster; a longer run is a steadier rate)")
 	requests := fs.Int("requests", 2000, "request/response exchanges of 64 bytes per path")
 	bin := fs.String("bin", "", "folder of the task binaries (default: the folder of grail)")
-	if err := parse(fs, args); err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
 	}
 	if *size < 1<<20 || *vethSize < 1<<20 || *requests < 1 {
@@ -133,7 +133,7 @@ func benchRestart(args []string, stdout, stderr io.Writer) error {
 	round := fs.Int64("round-size", 256<<20, "bytes per download round (each round is checksummed)")
 	spare := fs.Bool("spare", true, "let the kernel keep a warm spare of the driver (spare = true in the system file)")
 	bin := fs.String("bin", "", "folder of the task binaries (default: the folder of grail)")
-	if err := parse(fs, args); err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
 	}
 	if *n < 1 || *round < 1<<20 {

@@ -83,6 +83,19 @@ func flags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// parseFlagsOnly is parse for commands that take no arguments besides
+// flags: a stray word (a value given to a boolean flag, "--json FILE")
+// would otherwise end flag parsing silently and drop the flags after it.
+func parseFlagsOnly(fs *flag.FlagSet, args []string) error {
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q (flags after it were not read)", fs.Arg(0))}
+	}
+	return nil
+}
+
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

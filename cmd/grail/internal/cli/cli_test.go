@@ -56,6 +56,7 @@ func TestUsageAndErrors(t *testing.T) {
 		{[]string{"check"}, 2, "grail check: name one system file\n"},
 		{[]string{"check", bad}, 1, "grail check: " + bad + ":5: server \"echo\": unknown role \"nope\""},
 		{[]string{"bench", "nope"}, 2, "grail bench: unknown benchmark \"nope\" (known: ipc, nic, net, restart)\n"},
+		{[]string{"bench", "restart", "--json", "out.json", "--plot", "p.png"}, 2, "grail bench: unexpected argument \"out.json\" (flags after it were not read)\n"},
 		{[]string{"ps", "--run-dir", t.TempDir()}, 1, "grail ps: no GrailOS system is running (start one with `grail up`)\n"},
 	}
 	for _, tc := range tests {
