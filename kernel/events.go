@@ -131,25 +131,28 @@ func (l *EventLog) Len() int {
 }
 
 // Wait returns the first event at index from or later for which match is
-// true, and its index; it waits for one up to timeout.
+// true, and its index; it waits for one up to timeout. match is called
+// without the log locked, so it may call into the kernel.
 func (l *EventLog) Wait(from int, timeout time.Duration, match func(Event) bool) (Event, int, error) {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for {
+		// match runs without the log's lock: a predicate may call into
+		// the kernel, whose lock is held while events are added.
 		l.mu.Lock()
 		if from < l.base {
 			from = l.base
 		}
-		for i := from - l.base; i < len(l.events); i++ {
-			if match(l.events[i]) {
-				e := l.events[i]
-				l.mu.Unlock()
-				return e, l.base + i, nil
-			}
-		}
+		first := from
+		batch := append([]Event(nil), l.events[min(from-l.base, len(l.events)):]...)
 		from = l.base + len(l.events)
 		ch := l.changed
 		l.mu.Unlock()
+		for i, e := range batch {
+			if match(e) {
+				return e, first + i, nil
+			}
+		}
 		select {
 		case <-ch:
 		case <-deadline.C:

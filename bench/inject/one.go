@@ -109,9 +109,10 @@ func (c *campaign) attempt(r Record) Record {
 			out.Retries = try
 			return out
 		}
-		if _, _, err := c.k.Events().Wait(0, recoverLimit, func(kernel.Event) bool { _, ok := c.k.Pid(c.o.Driver); return ok }); err != nil {
-			out.Retries = try
-			return out
+		for deadline := time.Now().Add(recoverLimit); ; time.Sleep(5 * time.Millisecond) {
+			if _, ok := c.k.Pid(c.o.Driver); ok || time.Now().After(deadline) {
+				break
+			}
 		}
 		c.flowing(recoverLimit)
 	}
