@@ -108,6 +108,10 @@ type Options struct {
 	// (wire.SetMinRTO; 0: Linux's default, 200 ms).
 	MinRTO    time.Duration
 	RoundSize int64 // bytes per checksummed download round
+	// Rate paces the download (bytes a second; 0: as fast as it goes).
+	// The workload only has to show the driver works: a paced one leaves
+	// the cores to the restarts, which are what a fault costs.
+	Rate int64
 	// Workloads run through the driver during every fault (Workload*;
 	// default DefaultWorkloads).
 	Workloads []string
@@ -229,7 +233,7 @@ func Run(boot Booter, o Options) (*Report, error) {
 			return nil, err
 		}
 	}
-	closePeer, err := servePeer(b.PeerNetns, key, o.RoundSize)
+	closePeer, err := servePeer(b.PeerNetns, key, o.RoundSize, o.Rate)
 	if err != nil {
 		return nil, err
 	}
@@ -490,8 +494,9 @@ func hashFile(file string) (string, error) {
 }
 
 // servePeer serves rounds of size bytes of the ChaCha8 stream of key at
-// http://192.0.2.1:8080/ in the peer namespace.
-func servePeer(ns string, key [32]byte, size int64) (func(), error) {
+// http://192.0.2.1:8080/ in the peer namespace, at most rate bytes a
+// second (0: as fast as it goes).
+func servePeer(ns string, key [32]byte, size, rate int64) (func(), error) {
 	var srv *http.Server
 	err := wire.InNetns(ns, func() error {
 		ln, err := net.Listen("tcp", "192.0.2.1:8080")
@@ -500,7 +505,11 @@ func servePeer(ns string, key [32]byte, size int64) (func(), error) {
 		}
 		srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
-			io.CopyN(w, rand.NewChaCha8(key), size)
+			src := io.Reader(rand.NewChaCha8(key))
+			if rate > 0 {
+				src = &paced{r: src, rate: rate, start: time.Now()}
+			}
+			io.CopyN(w, src, size)
 		})}
 		go srv.Serve(ln)
 		return nil
@@ -511,4 +520,24 @@ func servePeer(ns string, key [32]byte, size int64) (func(), error) {
 	// Closed before the system stops: an open socket would keep the
 	// namespace alive after its name is removed.
 	return func() { srv.Close() }, nil
+}
+
+// paced reads from r at most rate bytes a second on average since start.
+type paced struct {
+	r     io.Reader
+	rate  int64
+	start time.Time
+	n     int64
+}
+
+func (p *paced) Read(b []byte) (int, error) {
+	if len(b) > 64<<10 {
+		b = b[:64<<10]
+	}
+	if ahead := time.Duration(p.n*int64(time.Second)/p.rate) - time.Since(p.start); ahead > 0 {
+		time.Sleep(ahead)
+	}
+	n, err := p.r.Read(b)
+	p.n += int64(n)
+	return n, err
 }

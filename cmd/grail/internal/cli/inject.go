@@ -37,6 +37,7 @@ func injectCmd(args []string, stdout, stderr io.Writer) error {
 	hang := fs.Duration("hang-timeout", inject.DefaultHangTimeout, "the driver's hang timeout (init's heartbeat comes at a sixth of it)")
 	rto := fs.Duration("peer-rto-min", inject.DefaultMinRTO, "the peer's minimum TCP retransmission timeout (0 keeps Linux's 200ms): short recoveries after each fault")
 	workload := fs.String("workload", "tcp,ping", "what runs through the driver during each fault: tcp (a checksummed download), ping (a ping flood from the peer), or both")
+	rate := fs.Float64("rate", 8, "the download's pace in MiB/s (0: as fast as it goes); the workload only has to show the driver works")
 	round := fs.Int64("round-size", inject.DefaultRoundSize, "bytes per checksummed download round")
 	name := fs.String("name", "", "the system's name (default inject-I); campaigns sharing a host need different ones")
 	logFile := fs.String("log", "", "write the system's output (every task, the machine) to this file")
@@ -76,7 +77,7 @@ func injectCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	o := inject.Options{Faults: *faults, Seed: *seed, Classes: classes, Driver: *driver, Shard: i, Shards: n,
 		BinDir: *bin, Name: *name, Window: *window, FireWait: *fireWait, StallLimit: *stall, RoundSize: *round,
-		HangTimeout: *hang, MinRTO: *rto, Workloads: workloads}
+		HangTimeout: *hang, MinRTO: *rto, Workloads: workloads, Rate: int64(*rate * (1 << 20))}
 	var recorded *inject.Record
 	if *replay != "" {
 		r, err := inject.ReadLine(*replay)
