@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The tally counts completed workloads, bytes and corrupted rounds, and
@@ -93,5 +94,31 @@ func TestClassOfShards(t *testing.T) {
 		if i < 4 && ClassOf(classes, i) != classes[i] {
 			t.Errorf("fault %d: %s", i, ClassOf(classes, i))
 		}
+	}
+}
+
+// paced reads at most rate bytes a second, in reads of at most 64 KiB,
+// and passes the data through unchanged.
+func TestPaced(t *testing.T) {
+	src := bytes.Repeat([]byte("grail"), 40000) // 200,000 bytes
+	p := &paced{r: bytes.NewReader(src), rate: 1 << 30, start: time.Now()}
+	var got bytes.Buffer
+	buf := make([]byte, 1<<20)
+	reads := 0
+	for {
+		n, err := p.Read(buf)
+		if n > 64<<10 {
+			t.Fatalf("read of %d bytes", n)
+		}
+		got.Write(buf[:n])
+		if n > 0 {
+			reads++
+		}
+		if err != nil {
+			break
+		}
+	}
+	if !bytes.Equal(got.Bytes(), src) || reads != 4 || p.n != int64(len(src)) {
+		t.Errorf("%d bytes in %d reads, n %d", got.Len(), reads, p.n)
 	}
 }
