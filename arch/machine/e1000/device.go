@@ -120,8 +120,7 @@ type Device struct {
 	stats   Stats
 	unknown hw.UnknownRegisters
 
-	fault hw.Injector // device misbehaviour (fault.go)
-	stuck bool        // the line is held asserted (irq-stuck)
+	fault hw.Misbehaviour // device misbehaviour (fault.go)
 }
 
 // New builds a device in its power-on state.
@@ -181,7 +180,7 @@ func (d *Device) Reset() {
 	d.phy.powerOn()
 	d.phy.cable = cable
 	d.macReset()
-	d.faultReset()
+	d.fault.Reset(d.cfg.IRQ, d.in.level)
 }
 
 // SetLink plugs (true) or unplugs (false) the cable: the PHY's link

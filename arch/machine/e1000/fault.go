@@ -32,50 +32,7 @@ func (d *Device) InjectFault(f hw.Fault, report hw.FaultReport) error {
 }
 
 // setLine drives INTA#, held up while an interrupt is stuck.
-func (d *Device) setLine(level bool) {
-	if d.cfg.IRQ != nil {
-		d.cfg.IRQ.Set(level || d.stuck)
-	}
-}
-
-// assertLost reports whether an assertion of the line is swallowed.
-func (d *Device) assertLost() bool { return d.fault.Hit(hw.FaultIRQLost, 0, "assertion") }
+func (d *Device) setLine(level bool) { d.fault.Drive(d.cfg.IRQ, level) }
 
 // icrRead follows an ICR read: a stuck line screams again.
-func (d *Device) icrRead() {
-	switch {
-	case d.fault.Hit(hw.FaultIRQStuck, 0, "ICR read"):
-		d.stuck = true
-		if d.cfg.IRQ != nil {
-			d.cfg.IRQ.Set(false)
-			d.cfg.IRQ.Set(true)
-		}
-	case d.stuck:
-		d.stuck = false
-		d.setLine(d.in.level)
-	}
-}
-
-// garbled returns v, or garbage for a faulty read of register off.
-func (d *Device) garbled(off, v uint32) uint32 {
-	if d.fault.Hit(hw.FaultRegGarbage, off, "read") {
-		return d.fault.Garbage()
-	}
-	return v
-}
-
-// rxDataDropped reports whether the frame about to be written into the
-// receive ring loses its data.
-func (d *Device) rxDataDropped() bool { return d.fault.Hit(hw.FaultDMADrop, 0, "received frame") }
-
-// txDuplicated reports whether the frame just sent goes again.
-func (d *Device) txDuplicated() bool { return d.fault.Hit(hw.FaultDMADup, 0, "transmitted frame") }
-
-// faultReset is the function-level reset's part: the fault ends.
-func (d *Device) faultReset() {
-	d.fault.Disarm("function reset")
-	if d.stuck {
-		d.stuck = false
-		d.setLine(d.in.level)
-	}
-}
+func (d *Device) icrRead() { d.fault.StatusRead("ICR read", d.cfg.IRQ, d.in.level) }

@@ -140,7 +140,7 @@ func (d *Device) updateIRQ() {
 			return
 		}
 	}
-	if d.assertLost() {
+	if d.fault.AssertLost() {
 		return
 	}
 	in.level, in.asserted, in.lastAssert = true, true, now

@@ -126,7 +126,7 @@ func (d *Device) read32(off uint32) uint32 {
 	if off == regICR {
 		d.icrRead()
 	}
-	return d.garbled(off, v)
+	return d.fault.Garbled(off, v, 4)
 }
 
 // readReg is a 32-bit register read with its side effects.

@@ -232,7 +232,7 @@ func (d *Device) rxDeliver(pkt *rxPacket) rxResult {
 		return rxNoRoom
 	}
 	n := r.count(d)
-	drop := d.rxDataDropped()
+	drop := d.fault.RxDataDropped()
 	var desc [descSize]byte
 	for i, off := 0, 0; i < need; i++ {
 		head := r.head(d)

@@ -263,7 +263,7 @@ func (d *Device) txFrame(p []byte, vlan bool, tci uint16) {
 	d.stats.TxFrames++
 	d.stats.TxBytes += uint64(len(f))
 	d.countTx(f)
-	if d.txDuplicated() && d.cfg.Wire.Send(f) == nil {
+	if d.fault.TxDuplicated() && d.cfg.Wire.Send(f) == nil {
 		d.stats.TxFrames++
 		d.stats.TxBytes += uint64(len(f))
 		d.countTx(f)

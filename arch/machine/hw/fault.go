@@ -184,3 +184,66 @@ func (in *Injector) say(state, detail string) {
 		in.report(in.f.ID, state, detail)
 	}
 }
+
+// Misbehaviour is a device model's whole part of device faults: the armed
+// fault (Injector) and the interrupt line an irq-stuck fault holds up. Not
+// safe for concurrent use: the model calls it under its lock.
+type Misbehaviour struct {
+	Injector
+	stuck bool // the line is held asserted (irq-stuck)
+}
+
+// Drive sets line (nil: not wired) to level, held up while it is stuck.
+func (m *Misbehaviour) Drive(line IRQ, level bool) {
+	if line != nil {
+		line.Set(level || m.stuck)
+	}
+}
+
+// AssertLost reports whether an assertion of the line is swallowed
+// (irq-lost).
+func (m *Misbehaviour) AssertLost() bool { return m.Hit(FaultIRQLost, 0, "assertion") }
+
+// StatusRead follows a read of the interrupt status register (what names
+// it in the reports): at a faulty one (irq-stuck) the line falls and rises
+// again, a new edge, and stays up; the first read after the faulty ones
+// lets it follow level again.
+func (m *Misbehaviour) StatusRead(what string, line IRQ, level bool) {
+	switch {
+	case m.Hit(FaultIRQStuck, 0, what):
+		m.stuck = true
+		if line != nil {
+			line.Set(false)
+			line.Set(true)
+		}
+	case m.stuck:
+		m.stuck = false
+		m.Drive(line, level)
+	}
+}
+
+// Garbled returns v, the value of a size-byte read of register reg, or
+// garbage for a faulty one (reg-garbage), its low size bytes.
+func (m *Misbehaviour) Garbled(reg, v uint32, size int) uint32 {
+	if m.Hit(FaultRegGarbage, reg, "read") {
+		return m.Garbage() & uint32(uint64(1)<<(8*min(size, 4))-1)
+	}
+	return v
+}
+
+// RxDataDropped reports whether the frame about to be written into the
+// receive ring loses its data (dma-drop).
+func (m *Misbehaviour) RxDataDropped() bool { return m.Hit(FaultDMADrop, 0, "received frame") }
+
+// TxDuplicated reports whether the frame just sent goes again (dma-dup).
+func (m *Misbehaviour) TxDuplicated() bool { return m.Hit(FaultDMADup, 0, "transmitted frame") }
+
+// Reset is a device reset's part: the fault ends, and a stuck line
+// follows level again.
+func (m *Misbehaviour) Reset(line IRQ, level bool) {
+	m.Disarm("function reset")
+	if m.stuck {
+		m.stuck = false
+		m.Drive(line, level)
+	}
+}

@@ -145,8 +145,7 @@ type Device struct {
 	stats   Stats
 	unknown hw.UnknownRegisters
 
-	fault hw.Injector // device misbehaviour (fault.go)
-	stuck bool        // the line is held asserted (irq-stuck)
+	fault hw.Misbehaviour // device misbehaviour (fault.go)
 }
 
 // New builds a device in its power-on state, link up.
@@ -209,7 +208,7 @@ func (d *Device) Reset() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.powerOn()
-	d.faultReset()
+	d.fault.Reset(d.cfg.IRQ, d.level)
 }
 
 func (d *Device) powerOn() {

@@ -35,50 +35,14 @@ func (d *Device) InjectFault(f hw.Fault, report hw.FaultReport) error {
 }
 
 // setLine drives INTA#, held up while an interrupt is stuck.
-func (d *Device) setLine(level bool) {
-	if d.cfg.IRQ != nil {
-		d.cfg.IRQ.Set(level || d.stuck)
-	}
-}
-
-// assertLost reports whether an assertion of the line is swallowed.
-func (d *Device) assertLost() bool { return d.fault.Hit(hw.FaultIRQLost, 0, "assertion") }
+func (d *Device) setLine(level bool) { d.fault.Drive(d.cfg.IRQ, level) }
 
 // readDone follows a register read of size bytes at off that returned v:
 // a stuck line screams again after an ISR read, a faulty read returns
 // garbage.
 func (d *Device) readDone(off uint32, size int, v uint32) uint32 {
 	if off <= regISR && regISR < off+uint32(size) {
-		switch {
-		case d.fault.Hit(hw.FaultIRQStuck, 0, "ISR read"):
-			d.stuck = true
-			if d.cfg.IRQ != nil {
-				d.cfg.IRQ.Set(false)
-				d.cfg.IRQ.Set(true)
-			}
-		case d.stuck:
-			d.stuck = false
-			d.setLine(d.level)
-		}
+		d.fault.StatusRead("ISR read", d.cfg.IRQ, d.level)
 	}
-	if d.fault.Hit(hw.FaultRegGarbage, off, "read") {
-		return d.fault.Garbage() & uint32(1<<(8*size)-1)
-	}
-	return v
-}
-
-// rxDataDropped reports whether the frame about to be written into the
-// receive ring loses its data.
-func (d *Device) rxDataDropped() bool { return d.fault.Hit(hw.FaultDMADrop, 0, "received frame") }
-
-// txDuplicated reports whether the frame just sent goes again.
-func (d *Device) txDuplicated() bool { return d.fault.Hit(hw.FaultDMADup, 0, "transmitted frame") }
-
-// faultReset is the power-on reset's part: the fault ends.
-func (d *Device) faultReset() {
-	d.fault.Disarm("function reset")
-	if d.stuck {
-		d.stuck = false
-		d.setLine(d.level)
-	}
+	return d.fault.Garbled(off, v, size)
 }

@@ -29,7 +29,7 @@ func (d *Device) setCause(bits uint16) {
 // updateIRQ drives the line from ISR and IMR.
 func (d *Device) updateIRQ() {
 	level := d.isr&d.imr != 0
-	if level == d.level || level && d.assertLost() {
+	if level == d.level || level && d.fault.AssertLost() {
 		return
 	}
 	d.level = level

@@ -111,7 +111,7 @@ func (d *Device) receive(frame []byte, loopback bool) {
 
 	base := uint64(d.getOff(regRBSTART, 4))
 	off := d.rxWrite
-	if d.rxDataDropped() {
+	if d.fault.RxDataDropped() {
 		rec = rec[:rxHead] // the header goes, the frame's write is lost
 	}
 	first := rec

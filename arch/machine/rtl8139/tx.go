@@ -74,7 +74,7 @@ func (d *Device) transmit(i int) {
 		} else {
 			d.stats.TxFrames++
 			d.stats.TxBytes += uint64(size)
-			if d.txDuplicated() && d.cfg.Wire.Send(frame) == nil {
+			if d.fault.TxDuplicated() && d.cfg.Wire.Send(frame) == nil {
 				d.stats.TxFrames++
 				d.stats.TxBytes += uint64(size)
 			}

@@ -182,17 +182,7 @@ func injectMerge(args []string, stdout, stderr io.Writer) error {
 	}
 	file := ""
 	if *out != "" {
-		f, err := os.Create(*out)
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			if err := inject.WriteRecord(f, r); err != nil {
-				f.Close()
-				return err
-			}
-		}
-		if err := f.Close(); err != nil {
+		if err := writeRecords(*out, recs); err != nil {
 			return err
 		}
 		file = *out
@@ -223,4 +213,19 @@ func parseShard(s string) (int, int, error) {
 		return 0, 0, fmt.Errorf("--shard %q: want I/N with 0 ≤ I < N", s)
 	}
 	return i, n, nil
+}
+
+// writeRecords writes records to file, one JSON line each.
+func writeRecords(file string, recs []inject.Record) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if err := inject.WriteRecord(f, r); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	return f.Close()
 }

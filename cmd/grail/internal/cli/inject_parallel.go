@@ -111,17 +111,7 @@ func injectParallel(fs *flag.FlagSet, p, faults int, jsonFile, plotFile, name, l
 	if err != nil {
 		return err
 	}
-	f, err := os.Create(jsonFile)
-	if err != nil {
-		return err
-	}
-	for _, r := range recs {
-		if err := inject.WriteRecord(f, r); err != nil {
-			f.Close()
-			return err
-		}
-	}
-	if err := f.Close(); err != nil {
+	if err := writeRecords(jsonFile, recs); err != nil {
 		return err
 	}
 	s := inject.Summarize(recs, jsonFile)
