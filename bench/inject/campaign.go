@@ -255,7 +255,7 @@ func Run(boot Booter, o Options) (*Report, error) {
 	rep := &Report{Functions: len(fns)}
 	planner := &Planner{Seed: o.Seed, Classes: o.Classes, Data: data, Driver: o.Driver}
 	if len(o.Replay) == 0 && needsProfile(o.Classes) {
-		if planner.Hot, err = c.profile(); err != nil {
+		if planner.Hot, err = c.profileRetried(); err != nil {
 			return nil, fmt.Errorf("inject: profile: %w", err)
 		}
 		for _, f := range planner.Hot {
@@ -340,6 +340,25 @@ func cmpOr[T comparable](v, def T) T {
 		return def
 	}
 	return v
+}
+
+// profileRetried is profile, again (at most twice more) when the driver
+// restarted while it ran (its watch points went with it).
+func (c *campaign) profileRetried() ([]fault.Function, error) {
+	for try := 0; ; try++ {
+		mark := c.k.Events().Len()
+		hot, err := c.profile()
+		if err == nil || try == 2 {
+			return hot, err
+		}
+		if _, _, gone := c.k.Events().Wait(mark, 0, c.driverEvent("exited")); gone != nil {
+			return nil, err // not a restart: a real failure
+		}
+		fmt.Fprintf(os.Stderr, "inject: the driver restarted during the profile (%v): profiling again\n", err)
+		if err := c.flowing(recoverLimit); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // profile watches every donor function's entry for a moment of the

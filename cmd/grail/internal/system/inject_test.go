@@ -52,7 +52,7 @@ func TestInjectCampaign(t *testing.T) {
 	needNetBinaries(t, "fetch")
 	faults := 2 * len(fault.Classes)
 	opts := inject.Options{Faults: faults, Seed: 3, Classes: fault.Classes, Driver: "e1000", BinDir: binDir, Name: "t-inject",
-		Window: 300 * time.Millisecond, FireWait: 3 * time.Second, StallLimit: 2 * time.Second, RoundSize: 8 << 20}
+		Window: 300 * time.Millisecond, FireWait: 3 * time.Second, StallLimit: 3 * time.Second, HangTimeout: time.Second, RoundSize: 8 << 20}
 	file := filepath.Join(t.TempDir(), "campaign.jsonl")
 	f, err := os.Create(file)
 	if err != nil {
@@ -135,7 +135,7 @@ func TestInjectCampaignRTL8139(t *testing.T) {
 	needNetBinaries(t, "fetch", "nic-rtl8139")
 	classes := []string{fault.ClassCode, fault.ClassAPI + "/alloc", fault.ClassHang}
 	opts := inject.Options{Faults: 6, Seed: 5, Classes: classes, Driver: "rtl8139", BinDir: binDir, Name: "t-inject-rtl",
-		Window: 300 * time.Millisecond, FireWait: 3 * time.Second, StallLimit: 2 * time.Second, RoundSize: 4 << 20}
+		Window: 300 * time.Millisecond, FireWait: 3 * time.Second, StallLimit: 3 * time.Second, HangTimeout: time.Second, RoundSize: 4 << 20}
 	rep, err := inject.Run(injectBooter(t), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +172,7 @@ func TestInjectDevice(t *testing.T) {
 	for _, drv := range []string{"e1000", "rtl8139"} {
 		t.Run(drv, func(t *testing.T) {
 			opts := inject.Options{Faults: 2 * len(classes), Seed: 11, Classes: classes, Driver: drv, BinDir: binDir,
-				Name: "t-dev-" + drv, Window: 300 * time.Millisecond, FireWait: 3 * time.Second, StallLimit: 2 * time.Second,
+				Name: "t-dev-" + drv, Window: 300 * time.Millisecond, FireWait: 3 * time.Second, StallLimit: 3 * time.Second, HangTimeout: time.Second,
 				RoundSize: 4 << 20}
 			rep, err := inject.Run(injectBooter(t), opts)
 			if err != nil {
