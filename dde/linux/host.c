@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "host.h"
 #include "_cgo_export.h"
 
@@ -125,6 +126,14 @@ ENTRY void *dde_host_alloc(unsigned long size)
 ENTRY void dde_host_free(void *p)
 {
 	free(p);
+}
+
+/* The C library's heap (brk): where dde_host_alloc's small blocks live. */
+extern char _end[];
+
+ENTRY int dde_host_heap(const void *p)
+{
+	return (const char *)p >= _end && p < sbrk(0);
 }
 
 ENTRY void dde_host_abort(const char *why)

@@ -105,11 +105,13 @@ bool dde_fault(int site, const char *what, unsigned long caller)
 
 extern char __executable_start[], _end[];
 
-/* a_pointer: NULL, or an address in the pool or the program's image
- * (text, data, bss: ops tables, the runtime's globals). */
+/* a_pointer: NULL, or an address in the pool, the program's image (text,
+ * data, bss: ops tables, the runtime's globals) or the runtime's own heap
+ * (dde_host_alloc: the pci_dev, the bus; e1000_adapter.pdev points there). */
 static bool a_pointer(u64 v)
 {
-	return !v || dde_in_pool((void *)v, 1) || (v >= (u64)__executable_start && v < (u64)_end);
+	return !v || dde_in_pool((void *)v, 1) || (v >= (u64)__executable_start && v < (u64)_end) ||
+	       dde_host_heap((void *)v);
 }
 
 static u64 read_word(const void *p, int width)

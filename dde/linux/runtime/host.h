@@ -41,6 +41,8 @@ void dde_host_sleep(unsigned long long ns);
 /* Zeroed memory outside the pool for the runtime's own bookkeeping. */
 void *dde_host_alloc(unsigned long size);
 void dde_host_free(void *p);
+/* Whether p is in the heap dde_host_alloc's small blocks come from. */
+int dde_host_heap(const void *p);
 
 /* An injected fault fires (detail says which and where): returns once
  * the host has it on record, so a fault the driver does not survive is
