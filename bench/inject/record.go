@@ -160,7 +160,9 @@ type Summary struct {
 	Bytes     int64 `json:"bytes"`      // the client's bytes, checked round by round
 	BadRounds int   `json:"bad_rounds"` // rounds whose checksum did not match
 	// Memory is each long-lived process's resident memory, early in the
-	// campaign (at fault max(1000, a tenth)) and at its end.
+	// campaign (the median over a shard's first 100 faults from fault
+	// 1000 on, or from a tenth of a shorter campaign) and at its end (the
+	// median over its last 100).
 	Memory []Growth `json:"memory,omitempty"`
 }
 
@@ -190,13 +192,20 @@ type rssPoint struct {
 	rss   map[string]int64
 }
 
-// memTrack follows one shard's memory: the samples up to fault 1000 (a
-// tenth of them is the start when the shard ends before it), the first
-// at or past fault 1000, and the last.
+// memWindow is how many of a shard's faults each end of the memory
+// comparison takes the median over: a Go process's resident memory moves
+// by a few MiB with its garbage collections, so one sample at each end
+// would compare two moments of that cycle, not two sizes.
+const memWindow = 100
+
+// memTrack follows one shard's memory: the samples before fault 1000 (the
+// start, when the shard ends before it: memWindow from a tenth of them
+// on), the first memWindow at or past fault 1000, and the last memWindow.
 type memTrack struct {
 	early []rssPoint
-	from  *rssPoint
-	last  rssPoint
+	from  []rssPoint
+	last  []rssPoint // a ring: next is the oldest
+	next  int
 }
 
 // NewTally starts a summary; file (the --json file the records are
@@ -247,13 +256,18 @@ func (t *Tally) Add(r Record) {
 		}
 		p := rssPoint{r.Index, r.RSS}
 		switch {
-		case m.from != nil:
+		case len(m.from) == memWindow:
 		case r.Index >= 1000:
-			m.from = &p
+			m.from = append(m.from, p)
 		default:
 			m.early = append(m.early, p)
 		}
-		m.last = p
+		if len(m.last) < memWindow {
+			m.last = append(m.last, p)
+		} else {
+			m.last[m.next] = p
+			m.next = (m.next + 1) % memWindow
+		}
 	}
 }
 
@@ -270,14 +284,16 @@ func (t *Tally) Summary() Summary {
 	for _, sh := range shards {
 		m := t.mem[sh]
 		from := m.from
-		if from == nil && len(m.early) > 1 {
-			from = &m.early[len(m.early)/10]
+		if len(from) == 0 {
+			from = m.early[len(m.early)/10 : min(len(m.early), len(m.early)/10+memWindow)]
 		}
-		if from == nil || from.index >= m.last.index {
-			continue
+		last := slices.Clone(m.last)
+		slices.SortFunc(last, func(a, b rssPoint) int { return a.index - b.index })
+		if len(from) == 0 || from[len(from)-1].index >= last[0].index {
+			continue // the two windows overlap: too short a campaign to say
 		}
-		for _, n := range slices.Sorted(maps.Keys(m.last.rss)) {
-			a, b := from.rss[n], m.last.rss[n]
+		for _, n := range slices.Sorted(maps.Keys(last[len(last)-1].rss)) {
+			a, b := medianRSS(from, n), medianRSS(last, n)
 			if a == 0 {
 				continue
 			}
@@ -285,11 +301,26 @@ func (t *Tally) Summary() Summary {
 			if len(shards) > 1 {
 				name += "@" + sh
 			}
-			s.Memory = append(s.Memory, Growth{Process: name, From: from.index, FromKiB: a, To: m.last.index, ToKiB: b,
+			s.Memory = append(s.Memory, Growth{Process: name, From: from[0].index, FromKiB: a, To: last[len(last)-1].index, ToKiB: b,
 				GrowthPC: 100 * float64(b-a) / float64(a)})
 		}
 	}
 	return s
+}
+
+// medianRSS is the median resident memory of process n over ps.
+func medianRSS(ps []rssPoint, n string) int64 {
+	var v []int64
+	for _, p := range ps {
+		if k, ok := p.rss[n]; ok {
+			v = append(v, k)
+		}
+	}
+	if len(v) == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	return v[len(v)/2]
 }
 
 // Summarize counts records (each shard's in fault order); file names them
@@ -343,9 +374,9 @@ func (s Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "workload completed after %d of %d faults (%.2f%%); %.1f GiB checked, %d rounds corrupted\n",
 		s.Completed, s.Faults, pct(s.Completed, s.Faults), float64(s.Bytes)/(1<<30), s.BadRounds)
 	if len(s.Memory) > 0 {
-		fmt.Fprintln(w, "resident memory of the long-lived processes:")
+		fmt.Fprintln(w, "resident memory of the long-lived processes (medians over 100 faults of a shard):")
 		for _, g := range s.Memory {
-			fmt.Fprintf(w, "  %-14s %6.1f MiB at fault %d → %6.1f MiB at fault %d (%+.1f%%)\n", g.Process, float64(g.FromKiB)/1024, g.From,
+			fmt.Fprintf(w, "  %-14s %6.1f MiB from fault %d → %6.1f MiB up to fault %d (%+.1f%%)\n", g.Process, float64(g.FromKiB)/1024, g.From,
 				float64(g.ToKiB)/1024, g.To, g.GrowthPC)
 		}
 	}
